@@ -1,0 +1,332 @@
+//! The `riffle` binary: `riffle server`, `riffle test`, `riffle shell`, `riffle bench`.
+
+mod properties;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use riffle_engine::{Engine, EngineConfig};
+
+/// Riffle: a ksqlDB-compatible streaming SQL engine.
+#[derive(Debug, Parser)]
+#[command(name = "riffle", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a server speaking ksqlDB's REST API (HTTP/1.1 and HTTP/2 on one port), with an
+    /// embedded log stored in the data directory.
+    Server(ServerArgs),
+    /// Run ksqlDB query-translation test (QTT) files and report the results.
+    Test(TestArgs),
+    /// Interactive SQL shell against a server (not implemented yet).
+    Shell {
+        /// Server URL, e.g. http://localhost:8088.
+        url: Option<String>,
+    },
+    /// Benchmarks (not implemented yet).
+    Bench,
+}
+
+#[derive(Debug, Args)]
+struct ServerArgs {
+    /// Address to listen on, as ksqlDB's `listeners` setting: http://HOST:PORT. Overrides
+    /// `listeners` from --config. Only the first of a comma-separated list is used; https is
+    /// not supported yet. [default: http://0.0.0.0:8088]
+    #[arg(long, value_name = "URL")]
+    listeners: Option<String>,
+
+    /// Directory holding the embedded log (topics, offsets, the command topic). Created if
+    /// missing; streams, tables and persistent queries survive restarts through it.
+    #[arg(long, value_name = "DIR", default_value = "./riffle-data")]
+    data_dir: PathBuf,
+
+    /// ksqlDB server properties file (Java properties syntax). `listeners` sets the address,
+    /// `ksql.service.id` the service id; every other key becomes a server property applied to
+    /// every statement (`ksql.streams.X` is also applied as `X`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Headless mode: run the statements of FILE and accept no others (not supported yet).
+    #[arg(long, value_name = "FILE")]
+    queries_file: Option<PathBuf>,
+
+    /// Kafka brokers to use instead of the embedded log (not supported yet).
+    #[arg(long, value_name = "HOST:PORT,...")]
+    bootstrap_servers: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// Test files, or directories searched for them.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Also write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json_report: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Server(args) => match run_server(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("riffle server: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Test(args) => {
+            let code = run_tests(args.paths, args.json_report);
+            ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+        }
+        Command::Shell { .. } => not_implemented("shell"),
+        Command::Bench => not_implemented("bench"),
+    }
+}
+
+fn not_implemented(what: &str) -> ExitCode {
+    eprintln!("riffle {what}: not implemented yet");
+    ExitCode::from(2)
+}
+
+/// Runs the QTT runner; returns its exit code.
+fn run_tests(paths: Vec<PathBuf>, json_report: Option<PathBuf>) -> i32 {
+    // TESTKIT: once crates/riffle-testkit exists, uncomment `riffle-testkit` in Cargo.toml and
+    // replace the lines below with:
+    //     riffle_testkit::run_cli(paths, json_report)
+    let _ = (paths, json_report);
+    eprintln!("riffle test: the test runner (riffle-testkit) is not built into this binary yet");
+    2
+}
+
+/// Server settings after merging flags and the properties file.
+#[derive(Debug)]
+struct ServerSettings {
+    host: String,
+    port: u16,
+    config: EngineConfig,
+}
+
+fn settings(args: &ServerArgs, file: BTreeMap<String, String>) -> anyhow::Result<ServerSettings> {
+    if args.queries_file.is_some() {
+        bail!("--queries-file (headless mode) is not supported yet");
+    }
+    if args.bootstrap_servers.is_some() {
+        bail!(
+            "--bootstrap-servers is not supported yet: Riffle runs on its embedded log only \
+             (the Kafka backend is planned)"
+        );
+    }
+    let mut file = file;
+    let listeners = args
+        .listeners
+        .clone()
+        .or_else(|| file.remove("listeners"))
+        .unwrap_or_else(|| "http://0.0.0.0:8088".to_string());
+    file.remove("listeners");
+    let (host, port) = parse_listener(&listeners)?;
+    let service_id = file
+        .remove("ksql.service.id")
+        .unwrap_or_else(|| EngineConfig::default().service_id);
+    let processing_log_stream = file
+        .get("ksql.logging.processing.stream.auto.create")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let mut properties = BTreeMap::new();
+    for (k, v) in &file {
+        if let Some(short) = k.strip_prefix("ksql.streams.") {
+            if !file.contains_key(short) {
+                properties.insert(short.to_string(), v.clone());
+            }
+        }
+        properties.insert(k.clone(), v.clone());
+    }
+    Ok(ServerSettings {
+        host,
+        port,
+        config: EngineConfig {
+            data_dir: Some(args.data_dir.clone()),
+            service_id,
+            properties,
+            processing_log_stream,
+        },
+    })
+}
+
+/// `http://HOST:PORT[,…]` → (HOST, PORT), from the first listener.
+fn parse_listener(listeners: &str) -> anyhow::Result<(String, u16)> {
+    let first = listeners.split(',').next().unwrap_or("").trim();
+    if first.starts_with("https://") {
+        bail!("https listeners are not supported yet: {first}");
+    }
+    let Some(rest) = first.strip_prefix("http://") else {
+        bail!("invalid listener '{first}': expected http://HOST:PORT");
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = rest
+        .rsplit_once(':')
+        .with_context(|| format!("invalid listener '{first}': missing port"))?;
+    let port: u16 = port
+        .parse()
+        .with_context(|| format!("invalid listener '{first}': bad port '{port}'"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        bail!("invalid listener '{first}': missing host");
+    }
+    Ok((host.to_string(), port))
+}
+
+fn run_server(args: ServerArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            properties::parse(&text)
+        }
+        None => BTreeMap::new(),
+    };
+    let settings = settings(&args, file)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(settings))
+}
+
+async fn serve(settings: ServerSettings) -> anyhow::Result<()> {
+    let data_dir = settings.config.data_dir.clone();
+    let config = settings.config;
+    let engine = tokio::task::spawn_blocking(move || Engine::open(config))
+        .await
+        .context("engine start-up panicked")?
+        .context("cannot open the engine")?;
+    engine
+        .start(tokio::runtime::Handle::current())
+        .context("cannot start persistent queries")?;
+    let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))?;
+    let addr = listener.local_addr().context("cannot read the bound address")?;
+    println!(
+        "Riffle {} (ksqlDB {} REST API) listening on http://{addr} (data: {})",
+        riffle_server::RIFFLE_VERSION,
+        riffle_server::KSQL_COMPATIBLE_VERSION,
+        data_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| "in memory".into())
+    );
+    riffle_server::serve(engine, listener, shutdown_signal()).await?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("received Ctrl-C"),
+        _ = term => tracing::info!("received SIGTERM"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(listeners: Option<&str>) -> ServerArgs {
+        ServerArgs {
+            listeners: listeners.map(str::to_string),
+            data_dir: PathBuf::from("d"),
+            config: None,
+            queries_file: None,
+            bootstrap_servers: None,
+        }
+    }
+
+    #[test]
+    fn listeners() {
+        assert_eq!(
+            parse_listener("http://0.0.0.0:8088").ok(),
+            Some(("0.0.0.0".into(), 8088))
+        );
+        assert_eq!(
+            parse_listener("http://[::]:9000/,http://x:1").ok(),
+            Some(("::".into(), 9000))
+        );
+        assert!(parse_listener("https://h:1").is_err());
+        assert!(parse_listener("h:1").is_err());
+    }
+
+    #[test]
+    fn config_file_keys() {
+        let mut file = BTreeMap::new();
+        file.insert("listeners".to_string(), "http://127.0.0.1:1234".to_string());
+        file.insert("ksql.service.id".to_string(), "svc_".to_string());
+        file.insert(
+            "ksql.streams.auto.offset.reset".to_string(),
+            "earliest".to_string(),
+        );
+        let s = settings(&args(None), file.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 1234));
+        assert_eq!(s.config.service_id, "svc_");
+        assert_eq!(s.config.properties["auto.offset.reset"], "earliest");
+        assert_eq!(
+            s.config.properties["ksql.streams.auto.offset.reset"],
+            "earliest"
+        );
+        assert!(!s.config.properties.contains_key("listeners"));
+        let s = settings(&args(Some("http://h:5")), file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.port, 5);
+    }
+
+    #[test]
+    fn unsupported_flags_fail_clearly() {
+        let mut a = args(None);
+        a.bootstrap_servers = Some("k:9092".into());
+        let err = settings(&a, BTreeMap::new()).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("not supported yet")));
+    }
+
+    #[test]
+    fn cli_parses() {
+        let cli = Cli::try_parse_from(["riffle", "test", "a.json", "--json-report", "r.json"]);
+        assert!(matches!(cli, Ok(Cli { command: Command::Test(_) })));
+    }
+}

@@ -1,0 +1,81 @@
+//! The command topic: every statement that changes the catalog, in order, so that a restarted
+//! engine replays them and ends up with the same sources and queries (as ksqlDB does).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use riffle_log::{Log, Record};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Properties;
+use crate::Result;
+
+/// One recorded statement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Command {
+    /// Statement text after variable substitution.
+    pub statement: String,
+    /// Properties in force when it ran.
+    pub properties: Properties,
+}
+
+/// Reads and appends the command topic.
+#[derive(Debug)]
+pub(crate) struct CommandLog {
+    topic: String,
+    /// Sequence number the next command will get.
+    pub next_seq: i64,
+}
+
+impl CommandLog {
+    /// Opens (creating if needed) the command topic.
+    pub fn open(log: &dyn Log, topic: &str) -> Result<CommandLog> {
+        let mut config = BTreeMap::new();
+        config.insert("cleanup.policy".into(), "delete".into());
+        log.create_topic(topic, 1, config)?;
+        let next_seq = log.end_offset(topic, 0)? as i64;
+        Ok(CommandLog {
+            topic: topic.to_string(),
+            next_seq,
+        })
+    }
+
+    /// All commands recorded so far, oldest first.
+    pub fn read_all(&self, log: &dyn Log) -> Result<Vec<Command>> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        loop {
+            let batch = log.fetch(&self.topic, 0, offset, 1000)?;
+            if batch.is_empty() {
+                return Ok(out);
+            }
+            for r in batch {
+                offset = r.offset + 1;
+                let Some(v) = r.record.value else { continue };
+                match serde_json::from_slice::<Command>(&v) {
+                    Ok(c) => out.push(c),
+                    Err(e) => tracing::warn!(offset = r.offset, error = %e, "skipping unreadable command"),
+                }
+            }
+        }
+    }
+
+    /// Appends a command; returns its sequence number.
+    pub fn append(&mut self, log: &dyn Log, cmd: &Command) -> Result<i64> {
+        let value = serde_json::to_vec(cmd)
+            .map_err(|e| crate::EngineError::Internal(format!("cannot encode command: {e}")))?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let (_, offset) = log.produce(
+            &self.topic,
+            Some(0),
+            Record {
+                key: None,
+                value: Some(Bytes::from(value)),
+                timestamp: now,
+                headers: vec![],
+            },
+        )?;
+        self.next_seq = offset as i64 + 1;
+        Ok(offset as i64)
+    }
+}

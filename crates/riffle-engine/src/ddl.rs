@@ -1,0 +1,540 @@
+//! CREATE, CREATE … AS SELECT, INSERT INTO … SELECT, TERMINATE and DROP.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use riffle_api::KsqlEntity;
+use riffle_format::Format;
+use riffle_planner::{plan_select, SourceRef};
+use riffle_sql::{CreateAsSelect, CreateSource, Properties as WithProps, Query, Relation};
+use riffle_types::{Column, ColumnKind, LogicalSchema};
+
+use crate::catalog::{QueryInfo, QueryState, Source, SourceType, TimestampColumn};
+use crate::executor::{current_status, record_command, Session};
+use crate::runtime::persistent::PersistentQuery;
+use crate::{Engine, EngineError, Result};
+
+/// WITH-clause properties by upper-cased name, values as text.
+pub(crate) struct With(BTreeMap<String, String>);
+
+impl With {
+    pub(crate) fn new(props: &WithProps) -> With {
+        With(
+            props
+                .iter()
+                .map(|(k, v)| (k.to_ascii_uppercase(), property_text(v)))
+                .collect(),
+        )
+    }
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(|s| s.as_str())
+    }
+    fn partitions(&self) -> Result<Option<u32>> {
+        match self.get("PARTITIONS") {
+            None => Ok(None),
+            Some(p) => p.parse::<u32>().ok().filter(|n| *n > 0).map(Some).ok_or_else(|| {
+                EngineError::statement(format!(
+                    "Invalid value {p} for property PARTITIONS: must be a positive integer"
+                ))
+            }),
+        }
+    }
+}
+
+fn property_text(v: &riffle_sql::PropertyValue) -> String {
+    match v {
+        riffle_sql::PropertyValue::String(s) => s.clone(),
+        riffle_sql::PropertyValue::Number(n) => n.clone(),
+        riffle_sql::PropertyValue::Boolean(b) => b.to_string(),
+    }
+}
+
+/// Key and value formats from WITH properties, falling back to `defaults`.
+fn formats(with: &With, defaults: Option<(&Format, &Format)>) -> Result<(Format, Format)> {
+    let both = with.get("FORMAT");
+    if both.is_some() && (with.get("KEY_FORMAT").is_some() || with.get("VALUE_FORMAT").is_some()) {
+        return Err(EngineError::statement(
+            "Cannot supply both 'KEY_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'.",
+        ));
+    }
+    let key = match with.get("KEY_FORMAT").or(both) {
+        Some(n) => Format::from_name(n)?,
+        None => match defaults {
+            Some((k, _)) => k.clone(),
+            None => Format::from_name("KAFKA")?,
+        },
+    };
+    let value = match with.get("VALUE_FORMAT").or(both) {
+        Some(n) => Format::from_name(n)?,
+        None => match defaults {
+            Some((_, v)) => v.clone(),
+            None => return Err(EngineError::statement(
+                "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
+            )),
+        },
+    };
+    let key = match with.get("KEY_DELIMITER") {
+        Some(d) => key.with_delimiter(d)?,
+        None => key,
+    };
+    let mut value = match with.get("VALUE_DELIMITER") {
+        Some(d) => value.with_delimiter(d)?,
+        None => value,
+    };
+    if let Some(w) = with.get("WRAP_SINGLE_VALUE") {
+        value.wrap_single_value = Some(w.eq_ignore_ascii_case("true"));
+    }
+    Ok((key, value))
+}
+
+fn check_columns(schema: &LogicalSchema, key: &Format, value: &Format, with: &With) -> Result<()> {
+    let keys: Vec<Column> = schema.key_columns().cloned().collect();
+    let values: Vec<Column> = schema.value_columns().cloned().collect();
+    key.validate(&keys, true)?;
+    value.validate(&values, false)?;
+    if with.get("WRAP_SINGLE_VALUE").is_some() && values.len() != 1 {
+        return Err(EngineError::statement(
+            "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas",
+        ));
+    }
+    Ok(())
+}
+
+fn timestamp_of(with: &With, schema: &LogicalSchema) -> Result<Option<TimestampColumn>> {
+    let Some(col) = with.get("TIMESTAMP") else {
+        return Ok(None);
+    };
+    let name = col.trim_matches('`').to_string();
+    let name = if col.starts_with('`') { name } else { name.to_ascii_uppercase() };
+    if schema.column(&name).is_none() {
+        return Err(EngineError::statement(format!(
+            "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{name}'"
+        )));
+    }
+    Ok(Some(TimestampColumn {
+        column: name,
+        format: with.get("TIMESTAMP_FORMAT").map(str::to_string),
+    }))
+}
+
+/// Makes sure `topic` exists, creating it with `partitions` (or one partition on the embedded
+/// log, where nobody else creates topics).
+fn ensure_topic(engine: &Engine, topic: &str, partitions: Option<u32>, replaying: bool) -> Result<u32> {
+    if let Some(t) = engine.log().topic(topic) {
+        return Ok(t.partitions);
+    }
+    let n = partitions.unwrap_or(1);
+    if !replaying {
+        engine.log().create_topic(topic, n, BTreeMap::new())?;
+    } else {
+        engine.log().create_topic(topic, n, BTreeMap::new())?;
+    }
+    Ok(n)
+}
+
+/// Turns parsed column definitions into columns, checking ksqlDB's rules on names and keys.
+fn resolve_columns(
+    engine: &Engine,
+    kind: SourceType,
+    defs: &[riffle_sql::ColumnDef],
+) -> Result<Vec<Column>> {
+    const BOTH: &str = "Tables have PRIMARY KEYs, which are unique and NON NULL.\nStreams have KEYs, which have no uniqueness or NON NULL constraints.";
+    let types = engine.catalog().types;
+    let mut out: Vec<Column> = Vec::with_capacity(defs.len());
+    for d in defs {
+        if matches!(d.name.as_str(), "ROWTIME" | "ROWPARTITION" | "ROWOFFSET" | "WINDOWSTART" | "WINDOWEND") {
+            return Err(EngineError::statement(format!(
+                "'{}' is a reserved column name. You cannot use it as a name for a column.",
+                d.name
+            )));
+        }
+        if d.kind == ColumnKind::Key {
+            if kind == SourceType::Stream && d.primary_key {
+                return Err(EngineError::statement(format!(
+                    "Column `{}` is a 'PRIMARY KEY' column: please use 'KEY' for streams.\n{BOTH}",
+                    d.name
+                )));
+            }
+            if kind == SourceType::Table && !d.primary_key {
+                return Err(EngineError::statement(format!(
+                    "Column `{}` is a 'KEY' column: please use 'PRIMARY KEY' for tables.\n{BOTH}",
+                    d.name
+                )));
+            }
+        }
+        if out.iter().any(|c| c.name == d.name) {
+            return Err(EngineError::statement(format!(
+                "Duplicate column names:\n\t{}",
+                d.name
+            )));
+        }
+        let col = match d.to_column() {
+            Some(c) => c,
+            None => Column {
+                name: d.name.clone(),
+                ty: d
+                    .ty
+                    .resolve(&|n: &str| types.get(n).cloned())
+                    .map_err(|n| EngineError::statement(format!("Can't find type {n}")))?,
+                kind: d.kind.clone(),
+            },
+        };
+        out.push(col);
+    }
+    Ok(out)
+}
+
+fn already_exists(kind: SourceType, existing: &Source, name: &str) -> EngineError {
+    EngineError::statement(format!(
+        "Cannot add {} '{name}': A {} with the same name already exists",
+        kind.lower(),
+        existing.source_type.lower()
+    ))
+}
+
+/// `CREATE [OR REPLACE] STREAM|TABLE name (columns) WITH (...)`.
+pub(crate) fn create_source(
+    engine: &Engine,
+    c: &CreateSource,
+    text: &str,
+    session: &Session,
+) -> Result<KsqlEntity> {
+    let kind: SourceType = c.kind.into();
+    let with = With::new(&c.properties);
+    if let Some(existing) = engine.catalog().sources.get(&c.name) {
+        if c.if_not_exists {
+            return Ok(current_status(
+                text,
+                format!("{}/`{}`/create", kind.lower(), c.name),
+                format!("Cannot add {} {}: A {} with the same name already exists.", kind.lower(), c.name, existing.source_type.lower()),
+                None,
+                engine.lock_state()?.commands.next_seq,
+            ));
+        }
+        if c.is_source && c.or_replace {
+            return Err(EngineError::statement(format!(
+                "Cannot add {} '{}': CREATE OR REPLACE is not supported on source {}s.",
+                kind.lower(),
+                c.name,
+                kind.lower()
+            )));
+        }
+        if !c.or_replace {
+            return Err(already_exists(kind, existing, &c.name));
+        }
+    }
+    let topic = with.get("KAFKA_TOPIC").map(str::to_string).ok_or_else(|| {
+        EngineError::statement("Missing required property \"KAFKA_TOPIC\" which has no default value.")
+    })?;
+    let schema = LogicalSchema::new(resolve_columns(engine, kind, &c.columns)?);
+    if kind == SourceType::Table && schema.key_columns().next().is_none() {
+        return Err(EngineError::statement(
+            "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
+        ));
+    }
+    let (key_format, value_format) = formats(&with, None)?;
+    check_columns(&schema, &key_format, &value_format, &with)?;
+    let timestamp = timestamp_of(&with, &schema)?;
+    ensure_topic(engine, &topic, with.partitions()?, session.replaying)?;
+    let seq = record_command(engine, text, session)?;
+    let source = Source {
+        name: c.name.clone(),
+        source_type: kind,
+        schema,
+        topic,
+        key_format,
+        value_format,
+        timestamp,
+        statement: text.to_string(),
+        read_only: c.is_source,
+        windowed: false,
+    };
+    engine.lock_state()?.catalog.sources.insert(c.name.clone(), source);
+    let created = match kind {
+        SourceType::Stream => "Stream created",
+        SourceType::Table => "Table created",
+    };
+    Ok(current_status(
+        text,
+        format!("{}/`{}`/create", kind.lower(), c.name),
+        created.into(),
+        None,
+        seq,
+    ))
+}
+
+/// The single source a stateless query reads.
+fn single_source(engine: &Engine, query: &Query) -> Result<(Source, SourceRef)> {
+    match &query.from {
+        Relation::Source { name, alias } => {
+            let catalog = engine.catalog();
+            let src = catalog.sources.get(name).cloned().ok_or_else(|| {
+                EngineError::NotFound(format!("{name} does not exist."))
+            })?;
+            let r = SourceRef {
+                name: name.clone(),
+                alias: alias.clone(),
+                schema: src.schema.clone(),
+            };
+            Ok((src, r))
+        }
+        Relation::Join { .. } => Err(EngineError::statement("JOIN is not supported yet")),
+    }
+}
+
+/// `CREATE STREAM name [WITH (...)] AS SELECT ...`.
+pub(crate) fn create_as_select(
+    engine: &Engine,
+    c: &CreateAsSelect,
+    text: &str,
+    session: &Session,
+) -> Result<KsqlEntity> {
+    let kind: SourceType = c.kind.into();
+    if kind == SourceType::Table {
+        return Err(EngineError::statement(
+            "CREATE TABLE AS SELECT is not supported yet",
+        ));
+    }
+    if let Some(existing) = engine.catalog().sources.get(&c.name) {
+        if c.if_not_exists {
+            return Ok(current_status(text, format!("{}/`{}`/create", kind.lower(), c.name), String::new(), None, engine.lock_state()?.commands.next_seq));
+        }
+        return Err(already_exists(kind, existing, &c.name));
+    }
+    let (source, source_ref) = single_source(engine, &c.query)?;
+    if source.source_type == SourceType::Table {
+        return Err(EngineError::statement("Queries over tables are not supported yet"));
+    }
+    let plan = plan_select(&engine.inner.planner, &c.query, &source_ref, Some(&c.name))?;
+    let with = With::new(&c.properties);
+    let (key_format, value_format) = formats(&with, Some((&source.key_format, &source.value_format)))?;
+    check_columns(&plan.output, &key_format, &value_format, &with)?;
+    let topic = with.get("KAFKA_TOPIC").map(str::to_string).unwrap_or_else(|| c.name.clone());
+    let source_partitions = engine.log().topic(&source.topic).map(|t| t.partitions);
+    let partitions = with.partitions()?.or(source_partitions);
+    ensure_topic(engine, &topic, partitions, session.replaying)?;
+    let timestamp = timestamp_of(&with, &plan.output)?;
+    let seq = record_command(engine, text, session)?;
+    let sink = Source {
+        name: c.name.clone(),
+        source_type: kind,
+        schema: plan.output.clone(),
+        topic: topic.clone(),
+        key_format,
+        value_format,
+        timestamp,
+        statement: text.to_string(),
+        read_only: false,
+        windowed: false,
+    };
+    let query_id = next_query_id(engine, &format!("CSAS_{}", c.name))?;
+    engine.lock_state()?.catalog.sources.insert(c.name.clone(), sink.clone());
+    start_query(engine, &query_id, text, source, sink, plan, session)?;
+    Ok(current_status(
+        text,
+        format!("{}/`{}`/create", kind.lower(), c.name),
+        format!("Created query with ID {query_id}"),
+        Some(query_id),
+        seq,
+    ))
+}
+
+/// `INSERT INTO target SELECT ...`.
+pub(crate) fn insert_select(
+    engine: &Engine,
+    target: &str,
+    _properties: &WithProps,
+    query: &Query,
+    text: &str,
+    session: &Session,
+) -> Result<KsqlEntity> {
+    let catalog = engine.catalog();
+    let sink = catalog
+        .sources
+        .get(target)
+        .cloned()
+        .ok_or_else(|| EngineError::NotFound(format!("{target} does not exist.")))?;
+    if sink.source_type == SourceType::Table {
+        return Err(EngineError::statement(format!(
+            "INSERT INTO can only be used to insert into a stream. {target} is a table."
+        )));
+    }
+    if sink.read_only {
+        return Err(EngineError::statement(format!(
+            "Cannot insert into read-only stream: {target}"
+        )));
+    }
+    let (source, source_ref) = single_source(engine, query)?;
+    let plan = plan_select(&engine.inner.planner, query, &source_ref, Some(target))?;
+    if !same_columns(&plan.output, &sink.schema) {
+        return Err(EngineError::statement(format!(
+            "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
+            plan.output, sink.schema
+        )));
+    }
+    let seq = record_command(engine, text, session)?;
+    let query_id = next_query_id(engine, &format!("INSERTQUERY"))?;
+    start_query(engine, &query_id, text, source, sink.clone(), plan, session)?;
+    Ok(current_status(
+        text,
+        format!("stream/`{target}`/create"),
+        format!("Created query with ID {query_id}"),
+        Some(query_id),
+        seq,
+    ))
+}
+
+fn same_columns(a: &LogicalSchema, b: &LogicalSchema) -> bool {
+    let key = |s: &LogicalSchema| -> Vec<(String, String, bool)> {
+        s.columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.to_string(), c.kind == ColumnKind::Key))
+            .collect()
+    };
+    key(a) == key(b)
+}
+
+fn next_query_id(engine: &Engine, prefix: &str) -> Result<String> {
+    let mut state = engine.lock_state()?;
+    let n = state.query_counter;
+    state.query_counter += 1;
+    Ok(format!("{prefix}_{n}"))
+}
+
+fn start_query(
+    engine: &Engine,
+    query_id: &str,
+    text: &str,
+    source: Source,
+    sink: Source,
+    plan: riffle_planner::SelectPlan,
+    session: &Session,
+) -> Result<()> {
+    let group = engine.config().query_group(query_id);
+    let earliest = crate::config::from_earliest(&session.properties, &engine.config().properties);
+    let query = Arc::new(PersistentQuery::new(
+        query_id.to_string(),
+        group,
+        source.clone(),
+        sink.clone(),
+        plan,
+    )?);
+    query.init_offsets(engine.log().as_ref(), earliest)?;
+    {
+        let mut state = engine.lock_state()?;
+        state.catalog.queries.insert(
+            query_id.to_string(),
+            QueryInfo {
+                id: query_id.to_string(),
+                statement: text.to_string(),
+                sources: vec![source.name.clone()],
+                sink: sink.name.clone(),
+                sink_topic: sink.topic.clone(),
+                state: QueryState::Running,
+            },
+        );
+        state.running.insert(query_id.to_string(), query.clone());
+    }
+    engine.spawn_query(query);
+    Ok(())
+}
+
+/// `TERMINATE id` / `TERMINATE ALL`.
+pub(crate) fn terminate(
+    engine: &Engine,
+    target: &riffle_sql::TerminateTarget,
+    text: &str,
+    session: &Session,
+) -> Result<KsqlEntity> {
+    let ids: Vec<String> = match target {
+        riffle_sql::TerminateTarget::All => engine.catalog().queries.keys().cloned().collect(),
+        riffle_sql::TerminateTarget::Query(id) => {
+            let id = id.to_ascii_uppercase();
+            if !engine.catalog().queries.contains_key(&id) {
+                if engine.close_push_query(&id) {
+                    return Ok(current_status(text, format!("terminate/{id}/execute"), "Query terminated.".into(), None, 0));
+                }
+                return Err(EngineError::NotFound(format!("Unknown queryId: {id}")));
+            }
+            vec![id]
+        }
+    };
+    let seq = record_command(engine, text, session)?;
+    let mut state = engine.lock_state()?;
+    for id in &ids {
+        state.catalog.queries.remove(id);
+        if let Some(q) = state.running.remove(id) {
+            q.stop();
+        }
+    }
+    Ok(current_status(
+        text,
+        "terminate/CLUSTER/execute".into(),
+        "Query terminated.".into(),
+        None,
+        seq,
+    ))
+}
+
+/// `DROP STREAM|TABLE [IF EXISTS] name [DELETE TOPIC]`.
+pub(crate) fn drop_source(
+    engine: &Engine,
+    kind: SourceType,
+    name: &str,
+    if_exists: bool,
+    delete_topic: bool,
+    text: &str,
+    session: &Session,
+) -> Result<KsqlEntity> {
+    let catalog = engine.catalog();
+    let Some(source) = catalog.sources.get(name) else {
+        if if_exists {
+            return Ok(current_status(text, format!("{}/`{name}`/drop", kind.lower()), format!("Source `{name}` does not exist."), None, engine.lock_state()?.commands.next_seq));
+        }
+        return Err(EngineError::NotFound(format!("{} {name} does not exist.", title(kind))));
+    };
+    if source.source_type != kind {
+        return Err(EngineError::statement(format!(
+            "Incompatible data source type is {}, but statement was DROP {}",
+            source.source_type.name(),
+            kind.name()
+        )));
+    }
+    if delete_topic && source.read_only {
+        return Err(EngineError::statement(format!(
+            "Cannot delete topic for read-only source: {name}"
+        )));
+    }
+    let readers: Vec<String> = catalog.readers_of(name).iter().map(|q| q.id.clone()).collect();
+    let writers: Vec<String> = catalog.writers_of(name).iter().map(|q| q.id.clone()).collect();
+    if !readers.is_empty() || !writers.is_empty() {
+        let mut msg = format!("Cannot drop {name}.");
+        if !readers.is_empty() {
+            msg.push_str(&format!("\nThe following queries read from this source: [{}].", readers.join(", ")));
+        }
+        if !writers.is_empty() {
+            msg.push_str(&format!("\nThe following queries write into this source: [{}].", writers.join(", ")));
+        }
+        msg.push_str(&format!("\nYou need to terminate them before dropping {name}."));
+        return Err(EngineError::statement(msg));
+    }
+    let seq = record_command(engine, text, session)?;
+    engine.lock_state()?.catalog.sources.remove(name);
+    if delete_topic && !session.replaying {
+        engine.log().delete_topic(&source.topic)?;
+    }
+    Ok(current_status(
+        text,
+        format!("{}/`{name}`/drop", kind.lower()),
+        format!("Source `{name}` (topic: {}) was dropped.", source.topic),
+        None,
+        seq,
+    ))
+}
+
+fn title(kind: SourceType) -> &'static str {
+    match kind {
+        SourceType::Stream => "Stream",
+        SourceType::Table => "Table",
+    }
+}

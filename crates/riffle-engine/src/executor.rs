@@ -1,0 +1,227 @@
+//! Statement dispatch: one arm per statement kind.
+
+use std::collections::HashMap;
+
+use riffle_api::{CommandStatus, CurrentStatus, KsqlEntity};
+use riffle_sql::{ParsedStatement, Statement};
+
+use crate::command_log::Command;
+use crate::config::Properties;
+use crate::engine::{Engine, StatementFailure};
+use crate::{ddl, describe, insert, EngineError, Result};
+
+/// Per-request context: properties and variables change as SET/DEFINE statements run.
+pub(crate) struct Session {
+    pub properties: Properties,
+    pub variables: HashMap<String, String>,
+    /// True while replaying the command topic at start-up.
+    pub replaying: bool,
+}
+
+pub(crate) fn execute_text(
+    engine: &Engine,
+    sql: &str,
+    properties: &Properties,
+    variables: &HashMap<String, String>,
+) -> std::result::Result<Vec<KsqlEntity>, StatementFailure> {
+    let mut session = Session {
+        properties: properties.clone(),
+        variables: variables.clone(),
+        replaying: false,
+    };
+    let fail = |text: &str, error: EngineError, entities: Vec<KsqlEntity>| StatementFailure {
+        statement_text: text.to_string(),
+        error,
+        entities,
+    };
+    let substituted = if sql.contains("${") {
+        riffle_sql::substitute_variables(sql, &session.variables)
+            .map_err(|e| fail(sql, e.into(), vec![]))?
+    } else {
+        sql.to_string()
+    };
+    let statements =
+        riffle_sql::parse_statements(&substituted).map_err(|e| fail(sql, e.into(), vec![]))?;
+    let mut entities = Vec::new();
+    for parsed in statements {
+        match execute_statement(engine, &parsed, &mut session) {
+            Ok(Some(e)) => entities.push(e),
+            Ok(None) => {}
+            Err(e) => return Err(fail(&parsed.text, e, entities)),
+        }
+    }
+    Ok(entities)
+}
+
+/// Executes one parsed statement.
+pub(crate) fn execute_statement(
+    engine: &Engine,
+    parsed: &ParsedStatement,
+    session: &mut Session,
+) -> Result<Option<KsqlEntity>> {
+    let text = parsed.text.as_str();
+    match &parsed.statement {
+        Statement::CreateSource(c) => ddl::create_source(engine, c, text, session).map(Some),
+        Statement::CreateAsSelect(c) => ddl::create_as_select(engine, c, text, session).map(Some),
+        Statement::InsertSelect {
+            target,
+            properties,
+            query,
+        } => ddl::insert_select(engine, target, properties, query, text, session).map(Some),
+        Statement::InsertValues {
+            target,
+            columns,
+            values,
+        } => insert::insert_values(engine, target, columns.as_deref(), values, text).map(Some),
+        Statement::Query(_) => Err(EngineError::statement(
+            "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT",
+        )),
+        Statement::Print { .. } => Err(EngineError::statement(
+            "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT",
+        )),
+        Statement::ListStreams { extended } => {
+            describe::list_sources(engine, crate::SourceType::Stream, *extended, text).map(Some)
+        }
+        Statement::ListTables { extended } => {
+            describe::list_sources(engine, crate::SourceType::Table, *extended, text).map(Some)
+        }
+        Statement::ListQueries { extended } => {
+            describe::list_queries(engine, *extended, text).map(Some)
+        }
+        Statement::ListTopics { all, extended } => {
+            describe::list_topics(engine, *all, *extended, text).map(Some)
+        }
+        Statement::ListProperties => describe::list_properties(engine, session, text).map(Some),
+        Statement::ListFunctions => describe::list_functions(text).map(Some),
+        Statement::ListTypes => Err(EngineError::statement("SHOW TYPES is not supported yet")),
+        Statement::ListVariables => Ok(Some(describe::list_variables(session, text))),
+        Statement::Describe { name, extended } => {
+            describe::describe_source(engine, name, *extended, text).map(Some)
+        }
+        Statement::DescribeStreams { extended } => {
+            describe::describe_all(engine, crate::SourceType::Stream, *extended, text).map(Some)
+        }
+        Statement::DescribeTables { extended } => {
+            describe::describe_all(engine, crate::SourceType::Table, *extended, text).map(Some)
+        }
+        Statement::DescribeFunction { name } => Err(EngineError::statement(format!(
+            "DESCRIBE FUNCTION {name} is not supported yet"
+        ))),
+        Statement::Explain(target) => describe::explain(engine, target, text).map(Some),
+        Statement::Terminate(target) => ddl::terminate(engine, target, text, session).map(Some),
+        Statement::Drop {
+            kind,
+            name,
+            if_exists,
+            delete_topic,
+        } => ddl::drop_source(engine, (*kind).into(), name, *if_exists, *delete_topic, text, session)
+            .map(Some),
+        Statement::CreateType { .. } | Statement::DropType { .. } => Err(EngineError::statement(
+            "CREATE TYPE and DROP TYPE are not supported yet",
+        )),
+        Statement::SetProperty { name, value } => {
+            session.properties.insert(name.clone(), value.clone());
+            Ok(None)
+        }
+        Statement::UnsetProperty { name } => {
+            session.properties.remove(name);
+            Ok(None)
+        }
+        Statement::DefineVariable { name, value } => {
+            session.variables.insert(name.clone(), value.clone());
+            Ok(None)
+        }
+        Statement::UndefineVariable { name } => {
+            session.variables.remove(name);
+            Ok(None)
+        }
+        Statement::AlterSource { .. } => Err(EngineError::statement(
+            "ALTER STREAM/TABLE is not supported yet",
+        )),
+        Statement::RunScript { .. } => Err(EngineError::statement(
+            "RUN SCRIPT is a shell command: use it from `riffle shell`",
+        )),
+    }
+}
+
+/// Records `text` in the command topic unless replaying; returns the command sequence number.
+pub(crate) fn record_command(engine: &Engine, text: &str, session: &Session) -> Result<i64> {
+    let mut state = engine.lock_state()?;
+    if session.replaying {
+        let seq = state.commands.next_seq;
+        state.commands.next_seq += 1;
+        return Ok(seq);
+    }
+    let cmd = Command {
+        statement: text.to_string(),
+        properties: session.properties.clone(),
+    };
+    state.commands.append(engine.log().as_ref(), &cmd)
+}
+
+/// The `currentStatus` entity ksqlDB answers DDL/DML with.
+pub(crate) fn current_status(
+    text: &str,
+    command_id: String,
+    message: String,
+    query_id: Option<String>,
+    seq: i64,
+) -> KsqlEntity {
+    KsqlEntity::CurrentStatus(CurrentStatus {
+        statement_text: text.to_string(),
+        command_id,
+        command_status: CommandStatus {
+            status: "SUCCESS".into(),
+            message,
+            query_id,
+        },
+        command_sequence_number: seq,
+        warnings: vec![],
+    })
+}
+
+impl Engine {
+    /// Replays the command topic into an empty catalog.
+    pub(crate) fn replay(&self) -> Result<()> {
+        let commands = {
+            let mut state = self.lock_state()?;
+            let cmds = state.commands.read_all(self.log().as_ref())?;
+            state.commands.next_seq = 0;
+            cmds
+        };
+        for cmd in commands {
+            let mut session = Session {
+                properties: cmd.properties.clone(),
+                variables: HashMap::new(),
+                replaying: true,
+            };
+            let parsed = match riffle_sql::parse_statements(&cmd.statement) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(statement = %cmd.statement, error = %e, "cannot replay command");
+                    continue;
+                }
+            };
+            for p in parsed {
+                if let Err(e) = execute_statement(self, &p, &mut session) {
+                    tracing::warn!(statement = %p.text, error = %e, "replayed command failed");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the processing-log stream if it does not exist.
+    pub(crate) fn ensure_processing_log(&self) -> Result<()> {
+        if self.catalog().sources.contains_key("KSQL_PROCESSING_LOG") {
+            return Ok(());
+        }
+        let topic = self.config().processing_log_topic();
+        let sql = format!(
+            "CREATE STREAM IF NOT EXISTS KSQL_PROCESSING_LOG (LOGGER STRING, LEVEL STRING, TIME BIGINT, MESSAGE STRING) WITH (KAFKA_TOPIC='{topic}', VALUE_FORMAT='JSON', PARTITIONS=1);"
+        );
+        self.execute(&sql, &Properties::new(), &HashMap::new())
+            .map(|_| ())
+            .map_err(|f| f.error)
+    }
+}

@@ -1,0 +1,88 @@
+//! Results of a plan → records for the sink topic.
+
+use bytes::Bytes;
+use datafusion::arrow::array::{Array, ArrayRef, Int64Array};
+use riffle_log::{Header, Record};
+use riffle_planner::SelectPlan;
+use riffle_types::Column;
+
+use crate::catalog::Source;
+use crate::runtime::timestamp::extract_timestamps;
+use crate::Result;
+
+/// Encodes output rows of one batch for `sink`.
+pub(crate) struct SinkEncoder {
+    sink: Source,
+    key_cols: Vec<Column>,
+    value_cols: Vec<Column>,
+    /// Index into the plan's output columns of each key and value column.
+    key_idx: Vec<usize>,
+    value_idx: Vec<usize>,
+    timestamp_idx: Option<usize>,
+}
+
+impl SinkEncoder {
+    pub(crate) fn new(sink: Source, plan: &SelectPlan) -> Self {
+        let pos = |name: &str| plan.columns.iter().position(|c| c.name == name);
+        let key_cols: Vec<Column> = sink.schema.key_columns().cloned().collect();
+        let value_cols: Vec<Column> = sink.schema.value_columns().cloned().collect();
+        let key_idx = key_cols.iter().filter_map(|c| pos(&c.name)).collect();
+        let value_idx = value_cols.iter().filter_map(|c| pos(&c.name)).collect();
+        let timestamp_idx = sink.timestamp.as_ref().and_then(|t| pos(&t.column));
+        SinkEncoder {
+            sink,
+            key_cols,
+            value_cols,
+            key_idx,
+            value_idx,
+            timestamp_idx,
+        }
+    }
+
+    /// Builds records from the plan's output `columns` (selected rows), with the input rows'
+    /// timestamps, null-value flags and headers. Rows that fail to serialize are reported.
+    pub(crate) fn encode(
+        &self,
+        columns: &[ArrayRef],
+        rowtime: &Int64Array,
+        value_null: &[bool],
+        headers: &[Vec<Header>],
+        errors: &mut Vec<String>,
+    ) -> Result<Vec<Record>> {
+        let n = rowtime.len();
+        let keys: Vec<ArrayRef> = self.key_idx.iter().map(|i| columns[*i].clone()).collect();
+        let values: Vec<ArrayRef> = self.value_idx.iter().map(|i| columns[*i].clone()).collect();
+        let key_bytes = if self.key_cols.is_empty() {
+            vec![None; n]
+        } else {
+            self.sink.key_format.encode(&self.key_cols, &keys, true)?
+        };
+        let value_bytes = self.sink.value_format.encode(&self.value_cols, &values, false)?;
+        let times: Vec<Option<i64>> = match self.timestamp_idx {
+            Some(i) => {
+                let fmt = self.sink.timestamp.as_ref().and_then(|t| t.format.as_deref());
+                let (t, bad) = extract_timestamps(&columns[i], fmt);
+                errors.extend(bad.into_iter().map(|(_, m)| m));
+                t
+            }
+            None => (0..n).map(|i| rowtime.is_valid(i).then(|| rowtime.value(i))).collect(),
+        };
+        let mut out = Vec::with_capacity(n);
+        for row in 0..n {
+            let Some(ts) = times[row] else { continue };
+            let value = if value_null.get(row).copied().unwrap_or(false) {
+                None
+            } else {
+                value_bytes.get(row).cloned().flatten().map(Bytes::from)
+            };
+            out.push(Record {
+                key: key_bytes.get(row).cloned().flatten().map(Bytes::from),
+                value,
+                timestamp: ts,
+                headers: headers.get(row).cloned().unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+}
+

@@ -1,0 +1,7 @@
+//! Running queries: decoding records into batches, evaluating plans, encoding results.
+
+pub(crate) mod decode;
+pub(crate) mod encode;
+pub(crate) mod persistent;
+pub(crate) mod push;
+pub(crate) mod timestamp;

@@ -1,0 +1,114 @@
+use std::sync::{Arc, OnceLock};
+
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::logical_expr::{Expr, ExprSchemable};
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::prelude::SessionConfig;
+use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, ExprWithAlias};
+use riffle_types::SqlType;
+
+use crate::rewrite::rewrite;
+use crate::{PlanError, Result, RowSchema};
+
+/// A ksql expression planned against a row schema.
+#[derive(Debug, Clone)]
+pub struct PlannedExpr {
+    /// DataFusion's logical expression, coerced.
+    pub logical: Expr,
+    /// Evaluable form.
+    pub physical: Arc<dyn PhysicalExpr>,
+    /// Result type, in ksqlDB's terms.
+    pub ty: SqlType,
+}
+
+/// Plans expressions with one shared DataFusion session: its function registry and settings
+/// (identifiers are not normalised — the ksql parser already did — and decimal literals stay
+/// DECIMAL, as in ksqlDB).
+#[derive(Clone)]
+pub struct ExprPlanner {
+    state: SessionState,
+}
+
+impl std::fmt::Debug for ExprPlanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExprPlanner")
+    }
+}
+
+impl Default for ExprPlanner {
+    fn default() -> Self {
+        Self::shared()
+    }
+}
+
+impl ExprPlanner {
+    /// The process-wide planner; building DataFusion's function registry once saves time per engine.
+    pub fn shared() -> ExprPlanner {
+        static PLANNER: OnceLock<ExprPlanner> = OnceLock::new();
+        PLANNER
+            .get_or_init(|| {
+                let mut config = SessionConfig::new();
+                let opts = config.options_mut();
+                opts.sql_parser.enable_ident_normalization = false;
+                opts.sql_parser.parse_float_as_decimal = true;
+                let state = SessionStateBuilder::new()
+                    .with_config(config)
+                    .with_default_features()
+                    .build();
+                ExprPlanner { state }
+            })
+            .clone()
+    }
+
+    /// Plans `expr` over rows of `row`.
+    pub fn plan(&self, expr: &SqlExpr, row: &RowSchema) -> Result<PlannedExpr> {
+        self.plan_in(expr, &row.df)
+    }
+
+    /// Plans `expr` over an arbitrary DataFusion schema.
+    pub fn plan_in(&self, expr: &SqlExpr, schema: &DFSchema) -> Result<PlannedExpr> {
+        let mut e = expr.clone();
+        rewrite(&mut e)?;
+        let logical = self
+            .state
+            .create_logical_expr_from_sql_expr(ExprWithAlias { expr: e, alias: None }, schema)
+            .map_err(|err| PlanError::from(err).in_expression(expr))?;
+        let logical = narrow_integer_literals(logical)?;
+        let simplifier = ExprSimplifier::new(
+            datafusion::optimizer::simplify_expressions::SimplifyContext::builder()
+                .with_schema(Arc::new(schema.clone()))
+                .build(),
+        );
+        let logical = simplifier
+            .coerce(logical, schema)
+            .map_err(|err| PlanError::from(err).in_expression(expr))?;
+        let dt = logical.get_type(schema)?;
+        let ty = SqlType::from_arrow(&dt)?;
+        let physical = self.state.create_physical_expr(logical.clone(), schema)?;
+        Ok(PlannedExpr {
+            logical,
+            physical,
+            ty,
+        })
+    }
+}
+
+/// ksqlDB types an integer literal that fits 32 bits as INT; DataFusion makes every one BIGINT.
+fn narrow_integer_literals(e: Expr) -> Result<Expr> {
+    Ok(e.transform_up(|e| match e {
+        Expr::Literal(ScalarValue::Int64(Some(v)), meta) if i32::try_from(v).is_ok() => Ok(
+            Transformed::yes(Expr::Literal(ScalarValue::Int32(Some(v as i32)), meta)),
+        ),
+        other => Ok(Transformed::no(other)),
+    })?
+    .data)
+}
+
+impl PlanError {
+    fn in_expression(self, _expr: &SqlExpr) -> PlanError {
+        self
+    }
+}

@@ -1,0 +1,24 @@
+//! Plans ksqlDB queries onto DataFusion.
+//!
+//! A ksql expression (a sqlparser `Expr` from `riffle-sql`) is first rewritten into the SQL that
+//! DataFusion understands (`->` becomes `get_field`, ksql function names map to DataFusion's or to
+//! Riffle's own UDFs), then DataFusion's `SqlToRel` turns it into a logical `Expr` over the row
+//! schema of the source, with DataFusion's type coercion, and finally into a `PhysicalExpr` that is
+//! evaluated on Arrow record batches by the runtime.
+
+mod error;
+mod eval;
+mod expr;
+mod functions;
+mod rewrite;
+mod row;
+mod select;
+
+pub use error::PlanError;
+pub use eval::{select_rows, Evaluated, RowError};
+pub use expr::{ExprPlanner, PlannedExpr};
+pub use row::{RowSchema, ROWOFFSET, ROWPARTITION, ROWTIME};
+pub use select::{plan_select, OutputColumn, SelectPlan, SourceRef};
+
+/// Result alias for this crate.
+pub type Result<T> = std::result::Result<T, PlanError>;

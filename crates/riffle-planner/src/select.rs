@@ -1,0 +1,290 @@
+use std::sync::Arc;
+
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Ident};
+use riffle_sql::{Query, SelectItem};
+use riffle_types::{Column, ColumnKind, LogicalSchema, SqlType};
+
+use crate::row::{ROWOFFSET, ROWPARTITION, ROWTIME};
+use crate::{ExprPlanner, PlanError, Result, RowSchema};
+
+/// The source a query reads, as the catalog knows it.
+#[derive(Debug, Clone)]
+pub struct SourceRef {
+    /// Catalog name.
+    pub name: String,
+    /// Alias in the query, if any.
+    pub alias: Option<String>,
+    /// Its columns.
+    pub schema: LogicalSchema,
+}
+
+/// One output column of a planned SELECT.
+#[derive(Debug, Clone)]
+pub struct OutputColumn {
+    /// Column name (alias, column name, or `KSQL_COL_n`).
+    pub name: String,
+    /// Result type.
+    pub ty: SqlType,
+    /// Key or value in the sink (always `Value` for push queries).
+    pub kind: ColumnKind,
+    /// How to compute it from an input row.
+    pub expr: Arc<dyn PhysicalExpr>,
+}
+
+/// A stateless SELECT: filter, then projection, over one source.
+#[derive(Debug, Clone)]
+pub struct SelectPlan {
+    /// Input row shape.
+    pub input: RowSchema,
+    /// WHERE, if any.
+    pub filter: Option<Arc<dyn PhysicalExpr>>,
+    /// Output columns in select order.
+    pub columns: Vec<OutputColumn>,
+    /// Output schema (keys first, as ksqlDB orders sinks).
+    pub output: LogicalSchema,
+    /// Whether the output key was re-computed (PARTITION BY), so records are re-partitioned.
+    pub repartitioned: bool,
+    /// LIMIT, if any.
+    pub limit: Option<u64>,
+}
+
+/// Plans `query` over `source`. `sink` is the name of the persistent query's sink (None for push
+/// queries, whose columns are all plain output columns).
+pub fn plan_select(
+    planner: &ExprPlanner,
+    query: &Query,
+    source: &SourceRef,
+    sink: Option<&str>,
+) -> Result<SelectPlan> {
+    if !query.group_by.is_empty() || query.window.is_some() || query.having.is_some() {
+        return Err(PlanError::Unsupported(
+            "Aggregation (GROUP BY, WINDOW, HAVING)".into(),
+        ));
+    }
+    let qualifier = source.alias.clone().unwrap_or_else(|| source.name.clone());
+    let input = RowSchema::new(&qualifier, &source.schema)?;
+    let filter = match &query.where_clause {
+        Some(w) => {
+            let p = planner.plan(w, &input)?;
+            if p.ty != SqlType::Boolean {
+                return Err(PlanError::Invalid(format!(
+                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
+                    p.ty
+                )));
+            }
+            Some(p.physical)
+        }
+        None => None,
+    };
+
+    // Expand the select list into (name, expression) pairs.
+    let mut items: Vec<(String, SqlExpr, bool)> = Vec::new(); // (name, expr, is_generated_name)
+    for item in &query.select {
+        match item {
+            SelectItem::Wildcard => {
+                for c in &source.schema.columns {
+                    items.push((c.name.clone(), column_expr(&c.name), false));
+                }
+            }
+            SelectItem::QualifiedWildcard(q) => {
+                if q != &qualifier && q != &source.name {
+                    return Err(PlanError::Invalid(format!(
+                        "'{q}' is not a valid stream/table name or alias."
+                    )));
+                }
+                for c in &source.schema.columns {
+                    items.push((c.name.clone(), column_expr(&c.name), false));
+                }
+            }
+            SelectItem::StructWildcard(expr) => {
+                let planned = planner.plan(expr, &input)?;
+                let SqlType::Struct(fields) = planned.ty else {
+                    return Err(PlanError::Invalid(format!(
+                        "Expected a STRUCT before '->*', but {expr} is {}",
+                        planned.ty
+                    )));
+                };
+                for f in fields {
+                    let deref = SqlExpr::BinaryOp {
+                        left: Box::new(expr.clone()),
+                        op: datafusion::sql::sqlparser::ast::BinaryOperator::Arrow,
+                        right: Box::new(column_expr(&f.name)),
+                    };
+                    items.push((f.name.clone(), deref, false));
+                }
+            }
+            SelectItem::Expr { expr, alias } => match alias {
+                Some(a) => items.push((a.clone(), expr.clone(), false)),
+                None => match implicit_name(expr) {
+                    Some(n) => items.push((n, expr.clone(), false)),
+                    None => items.push((String::new(), expr.clone(), true)),
+                },
+            },
+        }
+    }
+    let mut next_generated = 0usize;
+    for (name, _, generated) in items.iter_mut() {
+        if *generated {
+            *name = format!("KSQL_COL_{next_generated}");
+            next_generated += 1;
+        }
+    }
+
+    let mut columns = Vec::with_capacity(items.len());
+    for (name, expr, _) in &items {
+        if sink.is_some() && is_reserved(name) {
+            return Err(PlanError::Invalid(format!(
+                "Reserved column name in select: `{name}`. Please remove or alias the column."
+            )));
+        }
+        if columns.iter().any(|c: &OutputColumn| &c.name == name) {
+            return Err(PlanError::Invalid(format!(
+                "Duplicate value columns found in schema: `{name}`"
+            )));
+        }
+        let p = planner.plan(expr, &input)?;
+        columns.push(OutputColumn {
+            name: name.clone(),
+            ty: p.ty,
+            kind: ColumnKind::Value,
+            expr: p.physical,
+        });
+    }
+
+    let mut repartitioned = false;
+    if let Some(sink) = sink {
+        repartitioned = assign_keys(planner, query, source, &input, sink, &items, &mut columns)?;
+        if !columns.iter().any(|c| c.kind == ColumnKind::Value) {
+            return Err(PlanError::Invalid(
+                "The projection contains no value columns.".into(),
+            ));
+        }
+    }
+    let mut out_cols: Vec<Column> = columns
+        .iter()
+        .filter(|c| c.kind == ColumnKind::Key)
+        .chain(columns.iter().filter(|c| c.kind != ColumnKind::Key))
+        .map(|c| Column {
+            name: c.name.clone(),
+            ty: c.ty.clone(),
+            kind: c.kind.clone(),
+        })
+        .collect();
+    out_cols.dedup_by(|a, b| a.name == b.name);
+    Ok(SelectPlan {
+        input,
+        filter,
+        columns,
+        output: LogicalSchema::new(out_cols),
+        repartitioned,
+        limit: query.limit,
+    })
+}
+
+/// Decides which output columns are the sink's key: the source's key columns when the key is kept,
+/// or the PARTITION BY expressions. Returns whether the key changed.
+fn assign_keys(
+    planner: &ExprPlanner,
+    query: &Query,
+    source: &SourceRef,
+    input: &RowSchema,
+    sink: &str,
+    items: &[(String, SqlExpr, bool)],
+    columns: &mut [OutputColumn],
+) -> Result<bool> {
+    let (key_exprs, repartitioned): (Vec<SqlExpr>, bool) = if query.partition_by.is_empty() {
+        (
+            source
+                .schema
+                .key_columns()
+                .map(|c| column_expr(&c.name))
+                .collect(),
+            false,
+        )
+    } else if query.partition_by.len() == 1 && is_null_literal(&query.partition_by[0]) {
+        (Vec::new(), true)
+    } else {
+        (query.partition_by.clone(), true)
+    };
+    let mut missing = Vec::new();
+    for key in &key_exprs {
+        let found = items
+            .iter()
+            .position(|(_, e, _)| same_expr(e, key, &input.qualifier));
+        match found {
+            Some(i) => columns[i].kind = ColumnKind::Key,
+            None => missing.push(key.to_string()),
+        }
+    }
+    if !missing.is_empty() {
+        let what = if repartitioned {
+            "partitioning expression"
+        } else if missing.len() == 1 {
+            "key column"
+        } else {
+            "key columns"
+        };
+        let list = if missing.len() == 1 {
+            missing[0].clone()
+        } else {
+            format!(
+                "{} and {}",
+                missing[..missing.len() - 1].join(", "),
+                missing[missing.len() - 1]
+            )
+        };
+        return Err(PlanError::Invalid(format!(
+            "The query used to build `{sink}` must include the {what} {list} in its projection (eg, SELECT {}...).",
+            missing.join(", ")
+        )));
+    }
+    let _ = planner;
+    Ok(repartitioned)
+}
+
+fn is_null_literal(e: &SqlExpr) -> bool {
+    matches!(e, SqlExpr::Value(v) if v.value == datafusion::sql::sqlparser::ast::Value::Null)
+}
+
+/// Whether two expressions denote the same thing, ignoring a source qualifier.
+fn same_expr(a: &SqlExpr, b: &SqlExpr, qualifier: &str) -> bool {
+    strip_qualifier(a, qualifier) == strip_qualifier(b, qualifier)
+}
+
+fn strip_qualifier(e: &SqlExpr, qualifier: &str) -> String {
+    match e {
+        SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value == qualifier => {
+            parts[1].value.clone()
+        }
+        SqlExpr::Identifier(id) => id.value.clone(),
+        SqlExpr::Nested(inner) => strip_qualifier(inner, qualifier),
+        other => other.to_string(),
+    }
+}
+
+fn column_expr(name: &str) -> SqlExpr {
+    SqlExpr::Identifier(Ident::new(name))
+}
+
+/// The name ksqlDB gives an unaliased select expression, if it is not a generated `KSQL_COL_n`.
+fn implicit_name(e: &SqlExpr) -> Option<String> {
+    match e {
+        SqlExpr::Identifier(id) => Some(id.value.clone()),
+        SqlExpr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
+        SqlExpr::BinaryOp {
+            op: datafusion::sql::sqlparser::ast::BinaryOperator::Arrow,
+            right,
+            ..
+        } => match right.as_ref() {
+            SqlExpr::Identifier(id) => Some(id.value.clone()),
+            _ => None,
+        },
+        SqlExpr::Nested(inner) => implicit_name(inner),
+        _ => None,
+    }
+}
+
+fn is_reserved(name: &str) -> bool {
+    matches!(name, ROWTIME | ROWPARTITION | ROWOFFSET | "WINDOWSTART" | "WINDOWEND")
+}

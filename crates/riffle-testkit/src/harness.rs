@@ -1,0 +1,561 @@
+//! What QTT and REST QTT cases share: a fresh engine per case, topics, producing input records
+//! in their JSON form, reading output topics back as JSON, and `post` conditions.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
+use riffle_engine::{Catalog, Engine, EngineConfig, Properties, Source};
+use riffle_log::{ConsumedRecord, Header, Record};
+use riffle_types::Column;
+use serde_json::Value;
+
+use crate::compare::{clip, record_matches, short};
+use crate::model::{format_name, property_text, PostConditions, RecordSpec, TestCase};
+
+/// How a case ended, for early returns with `?`.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Everything matched.
+    Passed,
+    /// Something differed; the text says what.
+    Failed(String),
+    /// The case needs something the runner or engine does not support yet.
+    Skipped(String),
+}
+
+/// `Err(Verdict::Failed(..))` from any message.
+pub fn fail<T>(msg: impl Into<String>) -> Result<T, Verdict> {
+    Err(Verdict::Failed(msg.into()))
+}
+
+/// `Err(Verdict::Skipped(..))` from any message.
+pub fn skip<T>(msg: impl Into<String>) -> Result<T, Verdict> {
+    Err(Verdict::Skipped(msg.into()))
+}
+
+/// The case's properties as strings, plus `auto.offset.reset=earliest` unless set.
+pub fn case_properties(case: &TestCase) -> Properties {
+    let mut props: Properties = case
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), property_text(v)))
+        .collect();
+    props
+        .entry("auto.offset.reset".into())
+        .or_insert_with(|| "earliest".into());
+    props
+}
+
+/// Skips cases whose inputs, outputs or topics need unsupported features.
+pub fn check_supported(case: &TestCase) -> Result<(), Verdict> {
+    if case
+        .inputs
+        .iter()
+        .chain(&case.outputs)
+        .any(|r| r.window.is_some())
+    {
+        return skip("windowed record keys (window) are not supported by the runner yet");
+    }
+    if let Some(t) = case.topics.iter().find(|t| t.has_registry_schema()) {
+        return skip(format!(
+            "topic '{}' registers a schema; the schema registry is not supported yet",
+            t.name
+        ));
+    }
+    Ok(())
+}
+
+/// Opens a fresh in-memory engine and creates the case's `topics`.
+pub fn open_engine(case: &TestCase, props: &Properties) -> Result<Engine, Verdict> {
+    let engine = Engine::open(EngineConfig {
+        data_dir: None,
+        properties: props.clone(),
+        ..Default::default()
+    })
+    .or_else(|e| fail(format!("cannot open engine: {e}")))?;
+    for t in &case.topics {
+        engine
+            .log()
+            .create_topic(&t.name, t.partitions.unwrap_or(1).max(1), BTreeMap::new())
+            .or_else(|e| fail(format!("cannot create topic '{}': {e}", t.name)))?;
+    }
+    Ok(engine)
+}
+
+/// The source whose formats describe `topic`. Sinks of persistent queries are preferred for
+/// outputs, other sources for inputs; ties go to the first by name.
+pub fn source_for_topic<'a>(catalog: &'a Catalog, topic: &str, output: bool) -> Option<&'a Source> {
+    let mut candidates: Vec<&Source> = catalog
+        .sources
+        .values()
+        .filter(|s| s.topic == topic)
+        .collect();
+    candidates.sort_by_key(|s| (catalog.writers_of(&s.name).is_empty() == output, s.name.clone()));
+    candidates.into_iter().next()
+}
+
+/// Serializes one input record with the formats of the source on its topic and produces it.
+pub fn produce_input(engine: &Engine, index: usize, input: &RecordSpec) -> Result<(), Verdict> {
+    let catalog = engine.catalog();
+    let Some(source) = source_for_topic(&catalog, &input.topic, false) else {
+        return fail(format!(
+            "input {index}: no stream or table is registered on topic '{}'",
+            input.topic
+        ));
+    };
+    if source.windowed {
+        return skip(format!(
+            "input {index}: source {} has windowed keys; not supported by the runner yet",
+            source.name
+        ));
+    }
+    let key_cols: Vec<Column> = source.schema.key_columns().cloned().collect();
+    let value_cols: Vec<Column> = source.schema.value_columns().cloned().collect();
+    // Keyless sources serialize keys with ksqlDB's void serde: the key is always null.
+    let key = match input.key.as_ref().filter(|k| !k.is_null() && !key_cols.is_empty()) {
+        None => None,
+        Some(k) => source
+            .key_format
+            .json_to_bytes(&key_cols, k, true)
+            .or_else(|e| {
+                fail(format!(
+                    "input {index}: cannot serialize key {} as {}: {e}",
+                    short(k),
+                    source.key_format.name()
+                ))
+            })?,
+    };
+    let value = if input.value.is_null() {
+        None
+    } else {
+        source
+            .value_format
+            .json_to_bytes(&value_cols, &input.value, false)
+            .or_else(|e| {
+                fail(format!(
+                    "input {index}: cannot serialize value {} as {}: {e}",
+                    short(&input.value),
+                    source.value_format.name()
+                ))
+            })?
+    };
+    let mut headers = Vec::new();
+    for h in input.headers.iter().flatten() {
+        let value = match &h.value {
+            None => None,
+            Some(b64) => Some(Bytes::from(base64_decode(b64).ok_or_else(|| {
+                Verdict::Failed(format!("input {index}: header '{}' is not base64", h.key))
+            })?)),
+        };
+        headers.push(Header {
+            key: h.key.clone(),
+            value,
+        });
+    }
+    let record = Record {
+        key: key.map(Bytes::from),
+        value: value.map(Bytes::from),
+        timestamp: input.timestamp.unwrap_or(0),
+        headers,
+    };
+    engine
+        .log()
+        .produce(&input.topic, input.partition, record)
+        .map(|_| ())
+        .or_else(|e| fail(format!("input {index}: cannot produce to '{}': {e}", input.topic)))
+}
+
+/// Every record of a topic in append order (empty when the topic does not exist).
+pub fn read_topic(engine: &Engine, topic: &str) -> Result<Vec<ConsumedRecord>, Verdict> {
+    let Some(info) = engine.log().topic(topic) else {
+        return Ok(Vec::new());
+    };
+    let mut all = Vec::new();
+    for p in 0..info.partitions {
+        let mut offset = 0;
+        loop {
+            let batch = engine
+                .log()
+                .fetch(topic, p, offset, 4096)
+                .or_else(|e| fail(format!("cannot read topic '{topic}': {e}")))?;
+            let Some(last) = batch.last() else { break };
+            offset = last.offset + 1;
+            all.extend(batch);
+        }
+    }
+    all.sort_by_key(|r| r.seq);
+    Ok(all)
+}
+
+/// An output record decoded to JSON.
+pub struct ActualRecord {
+    /// Key as JSON.
+    pub key: Value,
+    /// Value as JSON; `null` for a tombstone.
+    pub value: Value,
+    /// Record timestamp.
+    pub timestamp: i64,
+    /// Headers.
+    pub headers: Vec<Header>,
+}
+
+impl ActualRecord {
+    /// `<key, value> ts=…` for messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "<{}, {}> ts={}{}",
+            short(&self.key),
+            short(&self.value),
+            self.timestamp,
+            describe_headers(&self.headers)
+        )
+    }
+}
+
+fn describe_headers(headers: &[Header]) -> String {
+    if headers.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = headers
+        .iter()
+        .map(|h| match &h.value {
+            Some(v) => format!("{}={}", h.key, base64_encode(v)),
+            None => format!("{}=null", h.key),
+        })
+        .collect();
+    format!(" headers=[{}]", parts.join(", "))
+}
+
+/// Reads and decodes every record of an output topic.
+pub fn read_output(engine: &Engine, topic: &str) -> Result<Vec<ActualRecord>, Verdict> {
+    let records = read_topic(engine, topic)?;
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let catalog = engine.catalog();
+    let Some(source) = source_for_topic(&catalog, topic, true) else {
+        return fail(format!(
+            "topic '{topic}' has {} records but no stream or table describes its format",
+            records.len()
+        ));
+    };
+    if source.windowed {
+        return skip(format!(
+            "sink {} has windowed keys; not supported by the runner yet",
+            source.name
+        ));
+    }
+    let key_cols: Vec<Column> = source.schema.key_columns().cloned().collect();
+    let value_cols: Vec<Column> = source.schema.value_columns().cloned().collect();
+    let mut out = Vec::with_capacity(records.len());
+    for (i, r) in records.into_iter().enumerate() {
+        let key = match &r.record.key {
+            _ if key_cols.is_empty() => Value::Null,
+            None => Value::Null,
+            Some(b) => source
+                .key_format
+                .bytes_to_json(&key_cols, Some(b.as_ref()), true)
+                .or_else(|e| fail(format!("topic '{topic}' record {i}: cannot decode key: {e}")))?,
+        };
+        let value = match &r.record.value {
+            None => Value::Null,
+            Some(b) => source
+                .value_format
+                .bytes_to_json(&value_cols, Some(b.as_ref()), false)
+                .or_else(|e| fail(format!("topic '{topic}' record {i}: cannot decode value: {e}")))?,
+        };
+        out.push(ActualRecord {
+            key,
+            value,
+            timestamp: r.record.timestamp,
+            headers: r.record.headers,
+        });
+    }
+    Ok(out)
+}
+
+/// How outputs are compared.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputRules {
+    /// Compare headers (absent expected headers mean none), as QTT does; REST QTT does not.
+    pub headers: bool,
+    /// Inputs were empty: an expected timestamp of 0 is not checked (records came from
+    /// `INSERT … VALUES`, stamped with the wall clock).
+    pub lenient_zero_timestamp: bool,
+    /// Only the first `expected.len()` records must match (REST QTT); otherwise the counts
+    /// must be equal.
+    pub prefix_only: bool,
+}
+
+/// Topics of `outputs`, in order of first appearance, with their expected records.
+pub fn outputs_by_topic(outputs: &[RecordSpec]) -> Vec<(String, Vec<&RecordSpec>)> {
+    let mut order: Vec<(String, Vec<&RecordSpec>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for o in outputs {
+        match index.get(o.topic.as_str()) {
+            Some(&i) => order[i].1.push(o),
+            None => {
+                index.insert(&o.topic, order.len());
+                order.push((o.topic.clone(), vec![o]));
+            }
+        }
+    }
+    order
+}
+
+/// Compares one topic's actual records with the expected ones.
+pub fn compare_topic(
+    topic: &str,
+    expected: &[&RecordSpec],
+    actual: &[ActualRecord],
+    rules: OutputRules,
+) -> Result<(), Verdict> {
+    let count_note = || format!("(expected {} records, got {})", expected.len(), actual.len());
+    for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
+        let expected_key = e.key.clone().unwrap_or(Value::Null);
+        let mut differs = Vec::new();
+        if !record_matches(&expected_key, &a.key) {
+            differs.push("key");
+        }
+        if !record_matches(&e.value, &a.value) {
+            differs.push("value");
+        }
+        if let Some(ts) = e.timestamp {
+            if ts != a.timestamp && !(rules.lenient_zero_timestamp && ts == 0) {
+                differs.push("timestamp");
+            }
+        }
+        let expected_headers: Vec<(String, Option<Vec<u8>>)> = e
+            .headers
+            .iter()
+            .flatten()
+            .map(|h| (h.key.clone(), h.value.as_deref().and_then(base64_decode)))
+            .collect();
+        if rules.headers {
+            let actual_headers: Vec<(String, Option<Vec<u8>>)> = a
+                .headers
+                .iter()
+                .map(|h| (h.key.clone(), h.value.as_ref().map(|b| b.to_vec())))
+                .collect();
+            if expected_headers != actual_headers {
+                differs.push("headers");
+            }
+        }
+        if !differs.is_empty() {
+            let ts = e.timestamp.map(|t| t.to_string()).unwrap_or_else(|| "any".into());
+            let headers = e
+                .headers
+                .iter()
+                .flatten()
+                .map(|h| format!("{}={}", h.key, h.value.as_deref().unwrap_or("null")))
+                .collect::<Vec<_>>();
+            let headers = if headers.is_empty() {
+                String::new()
+            } else {
+                format!(" headers=[{}]", headers.join(", "))
+            };
+            return fail(clip(
+                &format!(
+                    "topic '{topic}' record {i}: {} differs: expected <{}, {}> ts={ts}{headers} but was {} {}",
+                    differs.join("+"),
+                    short(&expected_key),
+                    short(&e.value),
+                    a.describe(),
+                    count_note()
+                ),
+                900,
+            ));
+        }
+    }
+    if actual.len() > expected.len() && !rules.prefix_only {
+        return fail(clip(
+            &format!(
+                "topic '{topic}': {} unexpected extra record(s), first: {} {}",
+                actual.len() - expected.len(),
+                actual[expected.len()].describe(),
+                count_note()
+            ),
+            900,
+        ));
+    }
+    if actual.len() < expected.len() {
+        let e = expected[actual.len()];
+        return fail(clip(
+            &format!(
+                "topic '{topic}': {} missing record(s), first: <{}, {}> {}",
+                expected.len() - actual.len(),
+                short(e.key.as_ref().unwrap_or(&Value::Null)),
+                short(&e.value),
+                count_note()
+            ),
+            900,
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `post`: sources (type, schema, formats) and topics (blacklist, existence, partitions,
+/// formats).
+pub fn verify_post(engine: &Engine, post: &PostConditions) -> Result<(), Verdict> {
+    let catalog = engine.catalog();
+    for expected in &post.sources {
+        let source = catalog
+            .sources
+            .get(&expected.name)
+            .or_else(|| catalog.sources.get(&expected.name.to_uppercase()));
+        let Some(source) = source else {
+            let have: Vec<&str> = catalog.sources.keys().map(String::as_str).collect();
+            return fail(format!(
+                "post: source {} does not exist (have: {})",
+                expected.name,
+                have.join(", ")
+            ));
+        };
+        if !source.source_type.name().eq_ignore_ascii_case(&expected.kind) {
+            return fail(format!(
+                "post: source {} is a {} but expected a {}",
+                source.name,
+                source.source_type.name(),
+                expected.kind.to_uppercase()
+            ));
+        }
+        if let Some(schema) = &expected.schema {
+            let want = riffle_sql::parse_schema(schema)
+                .or_else(|e| fail(format!("post: cannot parse schema of {}: {e}", expected.name)))?;
+            if want != source.schema {
+                return fail(format!(
+                    "post: source {} schema: expected {want} but was {}",
+                    source.name, source.schema
+                ));
+            }
+        }
+        if let Some(kf) = &expected.key_format {
+            check_format_name(&source.name, "key", kf, source.key_format.name())?;
+            let windowed = kf
+                .get("windowType")
+                .or_else(|| kf.get("windowInfo"))
+                .is_some_and(|w| !w.is_null());
+            if windowed != source.windowed {
+                return fail(format!(
+                    "post: source {} keys are {}windowed but expected {}windowed",
+                    source.name,
+                    if source.windowed { "" } else { "not " },
+                    if windowed { "" } else { "not " }
+                ));
+            }
+        }
+        if let Some(vf) = &expected.value_format {
+            check_format_name(&source.name, "value", vf, source.value_format.name())?;
+        }
+    }
+    let Some(topics) = &post.topics else {
+        return Ok(());
+    };
+    if let Some(pattern) = &topics.blacklist {
+        let re = regex::Regex::new(pattern)
+            .or_else(|e| fail(format!("post: invalid blacklist regex '{pattern}': {e}")))?;
+        if let Some(t) = engine.log().topics().iter().find(|t| re.is_match(&t.name)) {
+            return fail(format!(
+                "post: topic '{}' exists but matches the blacklist '{pattern}'",
+                t.name
+            ));
+        }
+    }
+    for expected in &topics.topics {
+        let Some(info) = engine.log().topic(&expected.name) else {
+            if expected.name.starts_with("_confluent-ksql-") {
+                return skip(format!(
+                    "post.topics names Kafka Streams internal topic '{}'; not modelled",
+                    expected.name
+                ));
+            }
+            return fail(format!("post: topic '{}' does not exist", expected.name));
+        };
+        if let Some(p) = expected.partitions {
+            if p != info.partitions {
+                return fail(format!(
+                    "post: topic '{}' has {} partitions but expected {p}",
+                    expected.name, info.partitions
+                ));
+            }
+        }
+        let Some(source) = source_for_topic(&catalog, &expected.name, true) else {
+            return skip(format!(
+                "post.topics: formats of topic '{}' cannot be checked (no source on it)",
+                expected.name
+            ));
+        };
+        if let Some(kf) = &expected.key_format {
+            check_format_name(&expected.name, "key", kf, source.key_format.name())?;
+        }
+        if let Some(vf) = &expected.value_format {
+            check_format_name(&expected.name, "value", vf, source.value_format.name())?;
+        }
+    }
+    Ok(())
+}
+
+fn check_format_name(owner: &str, what: &str, expected: &Value, actual: &str) -> Result<(), Verdict> {
+    match format_name(expected) {
+        Some(name) if !name.eq_ignore_ascii_case(actual) => fail(format!(
+            "post: {owner} {what} format is {actual} but expected {name}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Decodes standard base64 (padding optional); `None` when malformed.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        if c == b'=' {
+            break;
+        }
+        let v = B64.iter().position(|&b| b == c)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Encodes bytes as standard base64 with padding.
+pub fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let n = chunk.len();
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= n {
+                out.push(B64[((v >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips() {
+        for data in [&b""[..], b"!", b"ab", b"abc", b"abcd", &[0, 255, 128, 7, 9]] {
+            let enc = base64_encode(data);
+            assert_eq!(base64_decode(&enc).as_deref(), Some(data), "{enc}");
+        }
+        assert_eq!(base64_decode("IQ==").as_deref(), Some(&b"!"[..]));
+        assert_eq!(base64_decode("I?"), None);
+    }
+}
