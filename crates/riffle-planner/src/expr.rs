@@ -11,6 +11,7 @@ use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, ExprWithAlias};
 use riffle_types::SqlType;
 
 use crate::rewrite::rewrite;
+use crate::typecheck::Clause;
 use crate::{PlanError, Result, RowSchema};
 
 /// A ksql expression planned against a row schema.
@@ -68,8 +69,21 @@ impl ExprPlanner {
         self.plan_in(expr, &row.df)
     }
 
+
+    /// Plans `expr`, found in `clause`, over rows of `row`, with ksqlDB's semantic checks.
+    pub fn plan_clause(&self, expr: &SqlExpr, row: &RowSchema, clause: Clause) -> Result<PlannedExpr> {
+        crate::typecheck::check(self, expr, &row.df, clause)?;
+        self.plan_unchecked(expr, &row.df)
+    }
+
     /// Plans `expr` over an arbitrary DataFusion schema.
     pub fn plan_in(&self, expr: &SqlExpr, schema: &DFSchema) -> Result<PlannedExpr> {
+        crate::typecheck::check(self, expr, schema, Clause::Other)?;
+        self.plan_unchecked(expr, schema)
+    }
+
+    /// Plans `expr` without ksqlDB's semantic checks.
+    pub(crate) fn plan_unchecked(&self, expr: &SqlExpr, schema: &DFSchema) -> Result<PlannedExpr> {
         let mut e = expr.clone();
         rewrite(&mut e)?;
         let logical = self

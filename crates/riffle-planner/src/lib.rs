@@ -13,11 +13,13 @@ mod functions;
 mod rewrite;
 mod row;
 mod select;
+mod typecheck;
 
 pub use error::PlanError;
 pub use eval::{select_rows, Evaluated, RowError};
 pub use expr::{ExprPlanner, PlannedExpr};
 pub use row::{RowSchema, ROWOFFSET, ROWPARTITION, ROWTIME};
+pub use typecheck::Clause;
 pub use select::{plan_select, OutputColumn, SelectPlan, SourceRef};
 
 /// Result alias for this crate.

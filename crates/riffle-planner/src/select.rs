@@ -6,7 +6,7 @@ use riffle_sql::{Query, SelectItem};
 use riffle_types::{Column, ColumnKind, LogicalSchema, SqlType};
 
 use crate::row::{ROWOFFSET, ROWPARTITION, ROWTIME};
-use crate::{ExprPlanner, PlanError, Result, RowSchema};
+use crate::{Clause, ExprPlanner, PlanError, Result, RowSchema};
 
 /// The source a query reads, as the catalog knows it.
 #[derive(Debug, Clone)]
@@ -66,10 +66,14 @@ pub fn plan_select(
     let input = RowSchema::new(&qualifier, &source.schema)?;
     let filter = match &query.where_clause {
         Some(w) => {
-            let p = planner.plan(w, &input)?;
+            let p = planner.plan_clause(w, &input, Clause::Where)?;
             if p.ty != SqlType::Boolean {
+                let text = match w {
+                    SqlExpr::BinaryOp { .. } => format!("({w})"),
+                    _ => w.to_string(),
+                };
                 return Err(PlanError::Invalid(format!(
-                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
+                    "Type error in WHERE expression: Should evaluate to boolean but is {text} ({}) instead.",
                     p.ty
                 )));
             }
@@ -143,7 +147,7 @@ pub fn plan_select(
                 "Duplicate value columns found in schema: `{name}`"
             )));
         }
-        let p = planner.plan(expr, &input)?;
+        let p = planner.plan_clause(expr, &input, Clause::Select)?;
         columns.push(OutputColumn {
             name: name.clone(),
             ty: p.ty,
@@ -205,6 +209,9 @@ fn assign_keys(
     } else if query.partition_by.len() == 1 && is_null_literal(&query.partition_by[0]) {
         (Vec::new(), true)
     } else {
+        for e in &query.partition_by {
+            planner.plan_clause(e, input, Clause::PartitionBy)?;
+        }
         (query.partition_by.clone(), true)
     };
     let mut missing = Vec::new();
@@ -239,7 +246,6 @@ fn assign_keys(
             missing.join(", ")
         )));
     }
-    let _ = planner;
     Ok(repartitioned)
 }
 

@@ -1,0 +1,204 @@
+//! ksqlDB's semantic checks on expressions that DataFusion would accept (and coerce) silently:
+//! unknown columns with ksqlDB's wording, and comparisons between incomparable types.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use datafusion::common::DFSchema;
+use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, Visit, Visitor};
+use riffle_types::SqlType;
+
+use crate::{ExprPlanner, PlanError, Result};
+
+/// The clause an expression appears in; ksqlDB names it in error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clause {
+    /// The select list.
+    Select,
+    /// WHERE.
+    Where,
+    /// HAVING.
+    Having,
+    /// GROUP BY.
+    GroupBy,
+    /// PARTITION BY.
+    PartitionBy,
+    /// JOIN … ON.
+    JoinOn,
+    /// Anywhere else (INSERT VALUES …).
+    Other,
+}
+
+impl Clause {
+    fn name(self) -> &'static str {
+        match self {
+            Clause::Select => "SELECT",
+            Clause::Where => "WHERE",
+            Clause::Having => "HAVING",
+            Clause::GroupBy => "GROUP BY",
+            Clause::PartitionBy => "PARTITION BY",
+            Clause::JoinOn => "JOIN ON",
+            Clause::Other => "",
+        }
+    }
+}
+
+/// Runs the checks for `expr` in `clause` over `schema`.
+pub(crate) fn check(
+    planner: &ExprPlanner,
+    expr: &Expr,
+    schema: &DFSchema,
+    clause: Clause,
+) -> Result<()> {
+    check_columns(expr, schema, clause)?;
+    let mut v = Comparisons {
+        planner,
+        schema,
+        error: None,
+    };
+    let _ = expr.visit(&mut v);
+    match v.error {
+        Some(msg) => Err(PlanError::Invalid(match clause {
+            Clause::Where | Clause::Having => format!("Error in {} expression: {msg}", clause.name()),
+            _ => msg,
+        })),
+        None => Ok(()),
+    }
+}
+
+fn check_columns(expr: &Expr, schema: &DFSchema, clause: Clause) -> Result<()> {
+    // Names that are not columns: lambda parameters and struct field names after `->`.
+    let mut skip = HashSet::new();
+    let _ = expr.visit(&mut CollectNonColumns(&mut skip));
+    let mut missing = None;
+    let _ = expr.visit(&mut FindMissing {
+        schema,
+        skip: &skip,
+        missing: &mut missing,
+    });
+    match missing {
+        Some(name) if clause != Clause::Other => Err(PlanError::Invalid(format!(
+            "{} column '{name}' cannot be resolved.",
+            clause.name()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+struct CollectNonColumns<'a>(&'a mut HashSet<String>);
+
+impl Visitor for CollectNonColumns<'_> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        match e {
+            Expr::Lambda(l) => {
+                for p in l.params.iter() {
+                    self.0.insert(p.name.value.clone());
+                }
+            }
+            Expr::BinaryOp {
+                op: BinaryOperator::Arrow,
+                right,
+                ..
+            } => {
+                if let Expr::Identifier(id) = right.as_ref() {
+                    self.0.insert(id.value.clone());
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+struct FindMissing<'a> {
+    schema: &'a DFSchema,
+    skip: &'a HashSet<String>,
+    missing: &'a mut Option<String>,
+}
+
+impl Visitor for FindMissing<'_> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        let name = match e {
+            Expr::Identifier(id) if !self.skip.contains(&id.value) => {
+                (!self.schema.has_column_with_unqualified_name(&id.value)).then(|| id.value.clone())
+            }
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                let found = self.schema.iter().any(|(q, f)| {
+                    f.name() == &parts[1].value
+                        && q.map(|q| q.table() == parts[0].value).unwrap_or(false)
+                });
+                (!found).then(|| format!("{}.{}", parts[0].value, parts[1].value))
+            }
+            _ => None,
+        };
+        match name {
+            Some(n) => {
+                *self.missing = Some(n);
+                ControlFlow::Break(())
+            }
+            None => ControlFlow::Continue(()),
+        }
+    }
+}
+
+struct Comparisons<'a> {
+    planner: &'a ExprPlanner,
+    schema: &'a DFSchema,
+    error: Option<String>,
+}
+
+impl Visitor for Comparisons<'_> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        let Expr::BinaryOp { left, op, right } = e else {
+            return ControlFlow::Continue(());
+        };
+        let Some(op_name) = comparison_name(op) else {
+            return ControlFlow::Continue(());
+        };
+        let (Ok(l), Ok(r)) = (
+            self.planner.plan_unchecked(left, self.schema),
+            self.planner.plan_unchecked(right, self.schema),
+        ) else {
+            return ControlFlow::Continue(());
+        };
+        let (lt, rt) = (l.ty, r.ty);
+        let null = |e: &Expr| matches!(e, Expr::Value(v) if v.value == datafusion::sql::sqlparser::ast::Value::Null);
+        if null(left) || null(right) || comparable(&lt, &rt, op) {
+            return ControlFlow::Continue(());
+        }
+        self.error = Some(format!(
+            "Cannot compare {left} ({lt}) to {right} ({rt}) with {op_name}."
+        ));
+        ControlFlow::Break(())
+    }
+}
+
+fn comparison_name(op: &BinaryOperator) -> Option<&'static str> {
+    Some(match op {
+        BinaryOperator::Eq => "EQUAL",
+        BinaryOperator::NotEq => "NOT_EQUAL",
+        BinaryOperator::Lt => "LESS_THAN",
+        BinaryOperator::LtEq => "LESS_THAN_OR_EQUAL",
+        BinaryOperator::Gt => "GREATER_THAN",
+        BinaryOperator::GtEq => "GREATER_THAN_OR_EQUAL",
+        _ => return None,
+    })
+}
+
+/// ksqlDB's `ComparisonUtil.isValidComparison`.
+fn comparable(l: &SqlType, r: &SqlType, op: &BinaryOperator) -> bool {
+    use SqlType::*;
+    let time = |t: &SqlType| matches!(t, Timestamp | Date | Time);
+    let equality = matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq);
+    match (l, r) {
+        _ if l.is_numeric() && r.is_numeric() => true,
+        (String, String) | (Boolean, Boolean) | (Bytes, Bytes) => true,
+        _ if time(l) && (time(r) || *r == String) => true,
+        _ if time(r) && *l == String => true,
+        (Array(_), Array(_)) | (Map(..), Map(..)) | (Struct(_), Struct(_)) => equality && l == r,
+        _ => false,
+    }
+}
