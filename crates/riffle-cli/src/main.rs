@@ -12,7 +12,7 @@ use riffle_engine::{Engine, EngineConfig};
 
 /// Riffle: a ksqlDB-compatible streaming SQL engine.
 #[derive(Debug, Parser)]
-#[command(name = "riffle", version, about, long_about = None)]
+#[command(name = "riffle", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,8 +30,8 @@ enum Command {
         /// Server URL, e.g. http://localhost:8088.
         url: Option<String>,
     },
-    /// Benchmarks (not implemented yet).
-    Bench,
+    /// Throughput benchmark: a CSAS filter+projection over JSON records on the embedded log.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -63,10 +63,28 @@ struct ServerArgs {
 }
 
 #[derive(Debug, Args)]
+struct BenchArgs {
+    /// Records to push through the query.
+    #[arg(long, default_value_t = 5_000_000)]
+    records: u64,
+    /// Partitions of the input topic.
+    #[arg(long, default_value_t = 1)]
+    partitions: u32,
+    /// Use the in-memory log instead of the embedded RocksDB log.
+    #[arg(long)]
+    in_memory: bool,
+}
+
+#[derive(Debug, Args)]
 struct TestArgs {
     /// Test files, or directories searched for them.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "check_ratchet", value_name = "PATH")]
     paths: Vec<PathBuf>,
+
+    /// Instead of running tests: check that every case id listed in FILE passed in the
+    /// report given with --json-report (the conformance ratchet used by CI).
+    #[arg(long, value_name = "FILE", requires = "json_report")]
+    check_ratchet: Option<PathBuf>,
 
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
@@ -84,11 +102,14 @@ fn main() -> ExitCode {
             }
         },
         Command::Test(args) => {
-            let code = run_tests(args.paths, args.json_report);
+            let code = match (&args.check_ratchet, &args.json_report) {
+                (Some(list), Some(report)) => riffle_testkit::run_ratchet_cli(report, list),
+                _ => run_tests(args.paths, args.json_report),
+            };
             ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
         }
         Command::Shell { .. } => not_implemented("shell"),
-        Command::Bench => not_implemented("bench"),
+        Command::Bench(args) => run_bench(&args),
     }
 }
 
@@ -97,14 +118,45 @@ fn not_implemented(what: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Runs the benchmark and prints its figures.
+fn run_bench(args: &BenchArgs) -> ExitCode {
+    let opts = riffle_bench::BenchOptions {
+        records: args.records,
+        partitions: args.partitions,
+        in_memory: args.in_memory,
+    };
+    println!(
+        "riffle bench: {} JSON records, {} partition(s), {} log",
+        opts.records,
+        opts.partitions,
+        if opts.in_memory { "in-memory" } else { "embedded (RocksDB)" }
+    );
+    match riffle_bench::run_csas(&opts) {
+        Ok(r) => {
+            println!(
+                "ingest:  {:.2} s ({:.0} records/s)",
+                r.ingest.as_secs_f64(),
+                r.records as f64 / r.ingest.as_secs_f64().max(1e-9)
+            );
+            println!(
+                "CSAS filter+projection: {:.2} s, {:.0} records/s, {:.1} MB/s of input, {} records out",
+                r.process.as_secs_f64(),
+                r.records_per_sec(),
+                r.mb_per_sec(),
+                r.output_records
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("riffle bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the QTT runner; returns its exit code.
 fn run_tests(paths: Vec<PathBuf>, json_report: Option<PathBuf>) -> i32 {
-    // TESTKIT: once crates/riffle-testkit exists, uncomment `riffle-testkit` in Cargo.toml and
-    // replace the lines below with:
-    //     riffle_testkit::run_cli(paths, json_report)
-    let _ = (paths, json_report);
-    eprintln!("riffle test: the test runner (riffle-testkit) is not built into this binary yet");
-    2
+    riffle_testkit::run_cli(paths, json_report)
 }
 
 /// Server settings after merging flags and the properties file.
@@ -214,7 +266,9 @@ async fn serve(settings: ServerSettings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))?;
-    let addr = listener.local_addr().context("cannot read the bound address")?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
     println!(
         "Riffle {} (ksqlDB {} REST API) listening on http://{addr} (data: {})",
         riffle_server::RIFFLE_VERSION,
@@ -235,6 +289,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -327,6 +382,11 @@ mod tests {
     #[test]
     fn cli_parses() {
         let cli = Cli::try_parse_from(["riffle", "test", "a.json", "--json-report", "r.json"]);
-        assert!(matches!(cli, Ok(Cli { command: Command::Test(_) })));
+        assert!(matches!(
+            cli,
+            Ok(Cli {
+                command: Command::Test(_)
+            })
+        ));
     }
 }

@@ -11,7 +11,8 @@ pub fn parse(text: &str) -> BTreeMap<String, String> {
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         let mut line = line.trim_start().to_string();
-        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!')) {
+        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+        {
             continue;
         }
         // A line ending in an odd number of backslashes continues on the next line.
@@ -51,7 +52,11 @@ fn split_key_value(line: &str) -> (String, String) {
             }
             c if c.is_whitespace() => {
                 let key: String = chars[..i].iter().collect();
-                let mut rest: String = chars[i..].iter().collect::<String>().trim_start().to_string();
+                let mut rest: String = chars[i..]
+                    .iter()
+                    .collect::<String>()
+                    .trim_start()
+                    .to_string();
                 if rest.starts_with('=') || rest.starts_with(':') {
                     rest = rest[1..].trim_start().to_string();
                 }

@@ -32,21 +32,36 @@ fn post(port: u16, path: &str, body: &str) -> std::io::Result<(u16, String)> {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = resp.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
 fn get(port: u16, path: &str) -> std::io::Result<u16> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )?;
     let mut resp = String::new();
     s.read_to_string(&mut resp)?;
-    Ok(resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0))
+    Ok(resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0))
 }
 
 fn start_server(data: &Path, port: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_riffle"))
-        .args(["server", "--listeners", &format!("http://127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "server",
+            "--listeners",
+            &format!("http://127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -63,7 +78,8 @@ fn start_server(data: &Path, port: u16) -> Child {
 }
 
 fn ksql(port: u16, sql: &str) -> String {
-    let body = serde_json::json!({"ksql": sql, "streamsProperties": {"auto.offset.reset": "earliest"}});
+    let body =
+        serde_json::json!({"ksql": sql, "streamsProperties": {"auto.offset.reset": "earliest"}});
     let (status, text) = post(port, "/ksql", &body.to_string()).expect("POST /ksql");
     assert_eq!(status, 200, "{sql}: {text}");
     text
@@ -92,7 +108,12 @@ fn sink_ids(data: &Path, topic: &str) -> Vec<i64> {
 
 fn insert_batch(port: u16, from: i64, to: i64) {
     let sql: String = (from..to)
-        .map(|i| format!("INSERT INTO ORDERS (ORDER_ID, ID, AMOUNT) VALUES ('o{i}', {i}, {});", i % 100))
+        .map(|i| {
+            format!(
+                "INSERT INTO ORDERS (ORDER_ID, ID, AMOUNT) VALUES ('o{i}', {i}, {});",
+                i % 100
+            )
+        })
         .collect();
     ksql(port, &sql);
 }
@@ -149,5 +170,10 @@ fn test_subcommand_reports_counts() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.lines().any(|l| l.trim() == "1 passed, 1 failed, 0 skipped"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim() == "1 passed, 1 failed, 0 skipped"),
+        "{stdout}"
+    );
 }

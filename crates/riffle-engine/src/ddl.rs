@@ -26,7 +26,7 @@ impl With {
                 .collect(),
         )
     }
-    fn get(&self, k: &str) -> Option<&str> {
+    pub(crate) fn get(&self, k: &str) -> Option<&str> {
         self.0.get(k).map(|s| s.as_str())
     }
     fn partitions(&self) -> Result<Option<u32>> {
@@ -67,7 +67,7 @@ fn formats(with: &With, defaults: Option<(&Format, &Format)>) -> Result<(Format,
     let value = match with.get("VALUE_FORMAT").or(both) {
         Some(n) => Format::from_name(n)?,
         None => match defaults {
-            Some((_, v)) => v.clone(),
+            Some((_, v)) => Format { wrap_single_value: None, ..v.clone() },
             None => return Err(EngineError::statement(
                 "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
             )),
@@ -227,13 +227,20 @@ pub(crate) fn create_source(
         EngineError::statement("Missing required property \"KAFKA_TOPIC\" which has no default value.")
     })?;
     let schema = LogicalSchema::new(resolve_columns(engine, kind, &c.columns)?);
+    let (mut key_format, mut value_format) = formats(&with, None)?;
+    let statement = crate::schemas::Statement::CreateSource {
+        has_key_columns: schema.key_columns().next().is_some(),
+        has_value_columns: schema.value_columns().next().is_some(),
+    };
+    crate::schemas::bind_formats(engine, &with, &topic, &c.name, statement, &mut key_format, &mut value_format)?;
+    let schema = crate::schemas::infer_columns(schema, &key_format, &value_format)?;
     if kind == SourceType::Table && schema.key_columns().next().is_none() {
         return Err(EngineError::statement(
             "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
         ));
     }
-    let (key_format, value_format) = formats(&with, None)?;
     check_columns(&schema, &key_format, &value_format, &with)?;
+    crate::schemas::register_schemas(&schema, &key_format, &value_format, statement)?;
     let timestamp = timestamp_of(&with, &schema)?;
     ensure_topic(engine, &topic, with.partitions()?, session.replaying)?;
     let seq = record_command(engine, text, session)?;
@@ -307,9 +314,15 @@ pub(crate) fn create_as_select(
     }
     let plan = plan_select(&engine.inner.planner, &c.query, &source_ref, Some(&c.name))?;
     let with = With::new(&c.properties);
-    let (key_format, value_format) = formats(&with, Some((&source.key_format, &source.value_format)))?;
-    check_columns(&plan.output, &key_format, &value_format, &with)?;
+    let (mut key_format, mut value_format) = formats(&with, Some((&source.key_format, &source.value_format)))?;
+    if plan.output.key_columns().next().is_none() {
+        // ksqlDB writes key-less results with the NONE key format.
+        key_format = Format::from_name("NONE")?;
+    }
     let topic = with.get("KAFKA_TOPIC").map(str::to_string).unwrap_or_else(|| c.name.clone());
+    crate::schemas::bind_formats(engine, &with, &topic, &c.name, crate::schemas::Statement::CreateAs, &mut key_format, &mut value_format)?;
+    check_columns(&plan.output, &key_format, &value_format, &with)?;
+    crate::schemas::register_schemas(&plan.output, &key_format, &value_format, crate::schemas::Statement::CreateAs)?;
     let source_partitions = engine.log().topic(&source.topic).map(|t| t.partitions);
     let partitions = with.partitions()?.or(source_partitions);
     ensure_topic(engine, &topic, partitions, session.replaying)?;

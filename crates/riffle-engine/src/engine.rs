@@ -25,6 +25,8 @@ pub(crate) struct Inner {
     pub(crate) state: Mutex<State>,
     pub(crate) push: Mutex<HashMap<String, PushControl>>,
     pub(crate) runtime: Mutex<Option<tokio::runtime::Handle>>,
+    /// The embedded schema registry of the AVRO, PROTOBUF and JSON_SR formats.
+    pub(crate) schema_registry: Arc<riffle_format::SchemaRegistry>,
 }
 
 /// Everything that changes with statements; one lock so statements apply atomically.
@@ -71,6 +73,7 @@ impl Engine {
                 }),
                 push: Mutex::new(HashMap::new()),
                 runtime: Mutex::new(None),
+                schema_registry: Arc::new(riffle_format::SchemaRegistry::new()),
                 config,
             }),
         };
@@ -84,6 +87,11 @@ impl Engine {
     /// The log this engine reads and writes.
     pub fn log(&self) -> &Arc<dyn Log> {
         &self.inner.log
+    }
+
+    /// The schema registry that sources with AVRO, PROTOBUF and JSON_SR formats use.
+    pub fn schema_registry(&self) -> Arc<riffle_format::SchemaRegistry> {
+        self.inner.schema_registry.clone()
     }
 
     /// The engine's configuration.

@@ -17,6 +17,7 @@ mod error;
 mod executor;
 mod insert;
 mod runtime;
+mod schemas;
 
 pub use catalog::{Catalog, QueryInfo, QueryState, Source, SourceType, TimestampColumn};
 pub use config::{EngineConfig, Properties};

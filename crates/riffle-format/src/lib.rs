@@ -15,8 +15,11 @@
 //!   binary encodings.
 //! * **NONE**: no columns; the record is ignored.
 //!
-//! AVRO, PROTOBUF and JSON_SR are recognised by name but need Schema Registry, which Riffle does
-//! not support: using them yields [`FormatError::Unsupported`].
+//! * **AVRO**, **JSON_SR**, **PROTOBUF**: Confluent's Schema Registry wire format (magic byte,
+//!   schema id, payload) with schemas kept in a [`SchemaRegistry`]; a format needs a
+//!   [`RegistryBinding`] (registry and subject) to be used. See the `sr` module.
+
+#![warn(missing_docs)]
 
 mod builder;
 mod delimited;
@@ -24,6 +27,8 @@ mod error;
 mod java;
 mod json;
 mod kafka;
+pub mod registry;
+mod sr;
 mod validate;
 mod value;
 
@@ -33,6 +38,8 @@ use riffle_types::Column;
 
 use crate::builder::ColumnBuilder;
 pub use crate::error::FormatError;
+pub use crate::registry::{subject_name, SchemaRegistry, SchemaType};
+pub use crate::sr::{key_schema_full_name, RegistryBinding};
 pub use crate::value::arrow_value_to_json;
 
 /// The serialization formats ksqlDB names.
@@ -46,11 +53,11 @@ pub enum FormatKind {
     Kafka,
     /// `NONE`: no data (keyless streams).
     None,
-    /// `AVRO`: needs Schema Registry; not supported.
+    /// `AVRO`: Avro with a Schema Registry header.
     Avro,
-    /// `PROTOBUF` (and `PROTOBUF_NOSR`): not supported.
+    /// `PROTOBUF` (and `PROTOBUF_NOSR`).
     Protobuf,
-    /// `JSON_SR`: JSON with a Schema Registry header; not supported.
+    /// `JSON_SR`: JSON with a Schema Registry header.
     JsonSr,
 }
 
@@ -76,6 +83,14 @@ pub struct Format {
     /// `WRAP_SINGLE_VALUE` for value formats: `None` means the default (wrapped), `Some(false)`
     /// makes a single value column the bare record. Ignored for keys.
     pub wrap_single_value: Option<bool>,
+    /// `KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`: the registered schema to read the columns from and
+    /// to write records with (Schema Registry formats).
+    pub schema_id: Option<u32>,
+    /// The full name of the record or message ksqlDB generates (`VALUE_AVRO_SCHEMA_FULL_NAME`,
+    /// `*_SCHEMA_FULL_NAME`; key records default to `<Source>Key`).
+    pub schema_full_name: Option<String>,
+    /// Where the Schema Registry formats keep their schemas; set by the engine.
+    pub registry: Option<RegistryBinding>,
 }
 
 /// The result of decoding a batch of records.
@@ -107,6 +122,9 @@ impl Format {
             kind,
             delimiter: ',',
             wrap_single_value: None,
+            schema_id: None,
+            schema_full_name: None,
+            registry: None,
         }
     }
 
@@ -194,8 +212,8 @@ impl Format {
     /// value columns), with ksqlDB's rules and messages: KAFKA carries at most one INT, BIGINT,
     /// DOUBLE, STRING or BYTES column; NONE carries none; DELIMITED no ARRAY, MAP or STRUCT;
     /// JSON only STRING map keys; keys never contain maps; `WRAP_SINGLE_VALUE` needs exactly one
-    /// value column and is rejected by DELIMITED/KAFKA when `true`. AVRO, PROTOBUF and JSON_SR
-    /// always fail with [`FormatError::Unsupported`].
+    /// value column and is rejected by DELIMITED/KAFKA when `true`; AVRO needs STRING map keys and
+    /// Avro-compatible names.
     pub fn validate(&self, columns: &[Column], is_key: bool) -> Result<(), FormatError> {
         validate::validate(self, columns, is_key)
     }
@@ -204,16 +222,12 @@ impl Format {
     pub fn is_unwrapped(&self, columns: &[Column], is_key: bool) -> bool {
         columns.len() == 1
             && match self.kind {
-                FormatKind::Json => is_key || self.wrap_single_value == Some(false),
+                FormatKind::Json | FormatKind::Avro | FormatKind::JsonSr => {
+                    is_key || self.wrap_single_value == Some(false)
+                }
+                FormatKind::Protobuf => false,
                 _ => true,
             }
-    }
-
-    fn unsupported(&self) -> FormatError {
-        FormatError::Unsupported(format!(
-            "{} requires Schema Registry, which Riffle does not support yet",
-            self.name()
-        ))
     }
 
     /// Decodes a batch of record keys (`is_key`) or values into one array per column. Records
@@ -246,6 +260,7 @@ impl Format {
         let mut json;
         let mut delimited;
         let mut kafka;
+        let mut sr;
         let decoder: &mut dyn RowDecoder = match self.kind {
             _ if columns.is_empty() => &mut void,
             FormatKind::Json => {
@@ -265,9 +280,8 @@ impl Format {
             }
             FormatKind::None => &mut void,
             FormatKind::Avro | FormatKind::Protobuf | FormatKind::JsonSr => {
-                let msg = self.unsupported().to_string();
-                let mut d = FailingDecoder(msg);
-                return run(columns, inputs, &mut d, |m| m);
+                sr = self.sr_decoder(columns, is_key);
+                &mut sr
             }
         };
         let target = if is_key { "key" } else { "value" };
@@ -362,12 +376,6 @@ impl Format {
         num_rows: usize,
         is_key: bool,
     ) -> Result<Vec<Option<Vec<u8>>>, FormatError> {
-        if matches!(
-            self.kind,
-            FormatKind::Avro | FormatKind::Protobuf | FormatKind::JsonSr
-        ) {
-            return Err(self.unsupported());
-        }
         if arrays.len() != columns.len() {
             return Err(FormatError::Serialization(format!(
                 "Column count mismatch on serialization. expected: {}, got: {}",
@@ -415,6 +423,9 @@ impl Format {
                 delimited::encode(columns, &cast_arrays, num_rows, self.delimiter)
             }
             FormatKind::Kafka => kafka::encode(columns, &cast_arrays, num_rows),
+            FormatKind::Avro | FormatKind::Protobuf | FormatKind::JsonSr => {
+                self.sr_encode(columns, &cast_arrays, num_rows, is_key)
+            }
             _ => Ok(vec![None; num_rows]),
         }
     }
@@ -426,13 +437,14 @@ impl Format {
     ///   are written as their text.
     /// * KAFKA: a number for INT/BIGINT/DOUBLE, text for STRING, base64 text for BYTES.
     /// * NONE, or no columns: a string's bytes (the record is ignored anyway).
+    /// * AVRO, PROTOBUF, JSON_SR: the value converted to the subject's newest schema (ksqlDB's
+    ///   generated one, registered now, when the subject has none), after the schema id.
     pub fn json_to_bytes(
         &self,
         columns: &[Column],
         value: &serde_json::Value,
         is_key: bool,
     ) -> Result<Option<Vec<u8>>, FormatError> {
-        let _ = is_key;
         if value.is_null() {
             return Ok(None);
         }
@@ -443,7 +455,9 @@ impl Format {
                 serde_json::Value::String(s) => s.as_bytes().to_vec(),
                 other => other.to_string().into_bytes(),
             })),
-            FormatKind::Avro | FormatKind::Protobuf | FormatKind::JsonSr => Err(self.unsupported()),
+            FormatKind::Avro | FormatKind::Protobuf | FormatKind::JsonSr => {
+                self.sr_json_to_bytes(columns, value, is_key)
+            }
         }
     }
 
@@ -456,7 +470,6 @@ impl Format {
         bytes: Option<&[u8]>,
         is_key: bool,
     ) -> Result<serde_json::Value, FormatError> {
-        let _ = is_key;
         match self.kind {
             FormatKind::Json => json::bytes_to_json(bytes),
             FormatKind::Kafka => kafka::bytes_to_json(columns, bytes),
@@ -464,7 +477,9 @@ impl Format {
                 serde_json::Value::String(String::from_utf8_lossy(b).into_owned())
             })),
             FormatKind::None => Ok(serde_json::Value::Null),
-            FormatKind::Avro | FormatKind::Protobuf | FormatKind::JsonSr => Err(self.unsupported()),
+            FormatKind::Avro | FormatKind::Protobuf | FormatKind::JsonSr => {
+                self.sr_bytes_to_json(columns, bytes, is_key)
+            }
         }
     }
 }
@@ -475,15 +490,6 @@ struct VoidDecoder;
 impl RowDecoder for VoidDecoder {
     fn decode_row(&mut self, _: &[u8], _: &mut [ColumnBuilder]) -> Result<bool, String> {
         Ok(true)
-    }
-}
-
-/// Fails every non-null record with one message.
-struct FailingDecoder(String);
-
-impl RowDecoder for FailingDecoder {
-    fn decode_row(&mut self, _: &[u8], _: &mut [ColumnBuilder]) -> Result<bool, String> {
-        Err(self.0.clone())
     }
 }
 

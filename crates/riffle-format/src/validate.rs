@@ -98,9 +98,20 @@ pub(crate) fn validate(
         validate_wrapping(format, columns)?;
     }
     let reason = match format.kind {
-        FormatKind::Avro | FormatKind::Protobuf | FormatKind::JsonSr => {
-            return Err(format.unsupported())
+        FormatKind::Avro => {
+            return crate::sr::avro_schema::validate_columns(columns);
         }
+        FormatKind::JsonSr if columns.iter().any(|c| has_non_string_map_key(&c.ty)) => {
+            return Err(FormatError::Schema(
+                "JSON only supports MAP types with STRING keys".to_string(),
+            ))
+        }
+        FormatKind::Protobuf if columns.iter().any(|c| has_non_string_map_key(&c.ty)) => {
+            return Err(FormatError::Schema(
+                "PROTOBUF format only supports MAP types with STRING keys".to_string(),
+            ))
+        }
+        FormatKind::JsonSr | FormatKind::Protobuf => None,
         FormatKind::None if !columns.is_empty() => Some(format!(
             "The 'NONE' format can only be used when no columns are defined. Got: {}",
             column_list(columns, is_key)

@@ -308,6 +308,11 @@ pub(crate) fn decode_topic(name: &str, value: &[u8]) -> Result<(u32, TopicInfo)>
     let mut r = Reader::new(Bytes::copy_from_slice(value), "topic metadata")?;
     let id = r.u32()?;
     let partitions = r.u32()?;
+    if partitions == 0 || partitions > crate::MAX_PARTITIONS {
+        return Err(LogError::Corrupt(format!(
+            "topic '{name}' is stored with {partitions} partitions"
+        )));
+    }
     let replicas = r.u16()?;
     let count = r.u32()?;
     let mut config = BTreeMap::new();

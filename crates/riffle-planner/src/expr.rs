@@ -55,10 +55,14 @@ impl ExprPlanner {
                 let opts = config.options_mut();
                 opts.sql_parser.enable_ident_normalization = false;
                 opts.sql_parser.parse_float_as_decimal = true;
-                let state = SessionStateBuilder::new()
-                    .with_config(config)
-                    .with_default_features()
-                    .build();
+                // Riffle's UDFs and operator planner give ksqlDB's semantics where DataFusion's
+                // differ (see the riffle-functions crate).
+                let state = riffle_functions::configure(
+                    SessionStateBuilder::new()
+                        .with_config(config)
+                        .with_default_features(),
+                )
+                .build();
                 ExprPlanner { state }
             })
             .clone()

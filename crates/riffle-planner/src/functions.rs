@@ -1,26 +1,27 @@
 //! ksqlDB function names and the DataFusion functions that implement them.
 //!
-//! ksqlDB's built-ins that behave like DataFusion's are mapped by name; ones whose semantics differ
-//! get Riffle's own UDFs (added here as they are written).
+//! ksqlDB's built-ins whose semantics differ from DataFusion's are Riffle UDFs registered under
+//! their upper-case ksqlDB names (see the `riffle-functions` crate); they keep their names here.
+//! The ones that behave like a DataFusion function are mapped to its name; anything else is
+//! lower-cased, DataFusion's convention.
 
-/// The DataFusion function that implements ksqlDB function `name` (upper-case), if it is renamed.
+/// The function that implements ksqlDB function `name` (upper-case).
 pub(crate) fn datafusion_name(name: &str) -> String {
+    if riffle_functions::is_riffle_udf(name) {
+        return name.to_string();
+    }
     let mapped = match name {
+        // Same semantics as DataFusion's, under another name.
         "UCASE" => "upper",
         "LCASE" => "lower",
         "LEN" => "character_length",
-        "SUBSTRING" => "substr",
-        "TRIM" => "btrim",
         "IFNULL" => "coalesce",
+        "TRIM" => "btrim",
         "INSTR" => "strpos",
-        "ARRAY_LENGTH" => "cardinality",
+        "SPLIT" => "string_to_array",
         "ARRAY_CONTAINS" => "array_has",
         "ARRAY_DISTINCT" => "array_distinct",
         "ARRAY_JOIN" => "array_to_string",
-        "ENCODE" => "encode",
-        "SPLIT" => "string_to_array",
-        "STRUCT" => "named_struct",
-        "AS_VALUE" => "ksql_identity",
         _ => return name.to_ascii_lowercase(),
     };
     mapped.to_string()

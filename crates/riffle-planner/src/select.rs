@@ -82,13 +82,18 @@ pub fn plan_select(
         None => None,
     };
 
+    let repartitioning = !query.partition_by.is_empty();
+    let has_wildcard = query
+        .select
+        .iter()
+        .any(|i| matches!(i, SelectItem::Wildcard | SelectItem::QualifiedWildcard(_)));
     // Expand the select list into (name, expression) pairs.
     let mut items: Vec<(String, SqlExpr, bool)> = Vec::new(); // (name, expr, is_generated_name)
     for item in &query.select {
         match item {
             SelectItem::Wildcard => {
-                for c in &source.schema.columns {
-                    items.push((c.name.clone(), column_expr(&c.name), false));
+                for c in star_columns(&source.schema, repartitioning) {
+                    items.push((c.clone(), column_expr(&c), false));
                 }
             }
             SelectItem::QualifiedWildcard(q) => {
@@ -97,8 +102,8 @@ pub fn plan_select(
                         "'{q}' is not a valid stream/table name or alias."
                     )));
                 }
-                for c in &source.schema.columns {
-                    items.push((c.name.clone(), column_expr(&c.name), false));
+                for c in star_columns(&source.schema, repartitioning) {
+                    items.push((c.clone(), column_expr(&c), false));
                 }
             }
             SelectItem::StructWildcard(expr) => {
@@ -158,7 +163,8 @@ pub fn plan_select(
 
     let mut repartitioned = false;
     if let Some(sink) = sink {
-        repartitioned = assign_keys(planner, query, source, &input, sink, &items, &mut columns)?;
+        let implicit = KeyContext { has_wildcard, next_generated };
+        repartitioned = assign_keys(planner, query, source, &input, sink, &items, &mut columns, implicit)?;
         if !columns.iter().any(|c| c.kind == ColumnKind::Value) {
             return Err(PlanError::Invalid(
                 "The projection contains no value columns.".into(),
@@ -186,8 +192,15 @@ pub fn plan_select(
     })
 }
 
+/// What `assign_keys` needs to add keys the projection leaves out.
+struct KeyContext {
+    has_wildcard: bool,
+    next_generated: usize,
+}
+
 /// Decides which output columns are the sink's key: the source's key columns when the key is kept,
 /// or the PARTITION BY expressions. Returns whether the key changed.
+#[allow(clippy::too_many_arguments)]
 fn assign_keys(
     planner: &ExprPlanner,
     query: &Query,
@@ -195,7 +208,8 @@ fn assign_keys(
     input: &RowSchema,
     sink: &str,
     items: &[(String, SqlExpr, bool)],
-    columns: &mut [OutputColumn],
+    columns: &mut Vec<OutputColumn>,
+    mut ctx: KeyContext,
 ) -> Result<bool> {
     let (key_exprs, repartitioned): (Vec<SqlExpr>, bool) = if query.partition_by.is_empty() {
         (
@@ -215,16 +229,53 @@ fn assign_keys(
         (query.partition_by.clone(), true)
     };
     let mut missing = Vec::new();
+    let mut added = Vec::new();
     for key in &key_exprs {
-        let found = items
+        let found: Vec<usize> = items
             .iter()
-            .position(|(_, e, _)| same_expr(e, key, &input.qualifier));
-        match found {
-            Some(i) => columns[i].kind = ColumnKind::Key,
-            None => missing.push(key.to_string()),
+            .enumerate()
+            .filter(|(_, (_, e, _))| same_expr(e, key, &input.qualifier))
+            .map(|(i, _)| i)
+            .collect();
+        match found.as_slice() {
+            [i] => columns[*i].kind = ColumnKind::Key,
+            [] if repartitioned && ctx.has_wildcard => {
+                let name = implicit_name(key).unwrap_or_else(|| {
+                    let n = format!("KSQL_COL_{}", ctx.next_generated);
+                    ctx.next_generated += 1;
+                    n
+                });
+                let p = planner.plan_clause(key, input, Clause::PartitionBy)?;
+                added.push(OutputColumn {
+                    name,
+                    ty: p.ty,
+                    kind: ColumnKind::Key,
+                    expr: p.physical,
+                });
+            }
+            [] => missing.push(key.clone()),
+            many => {
+                let names: Vec<&str> = many.iter().map(|i| items[*i].0.as_str()).collect();
+                let first = strip_qualifier(key, &input.qualifier);
+                return Err(PlanError::Invalid(format!(
+                    "The projection contains a key column (`{first}`) more than once, aliased as: {}.",
+                    and_list(&names)
+                )));
+            }
         }
     }
+    // A value column named like an added key would clash; the key wins, as in ksqlDB.
+    for a in added.into_iter().rev() {
+        columns.retain(|c| c.name != a.name);
+        columns.insert(0, a);
+    }
     if !missing.is_empty() {
+        let texts: Vec<String> = if repartitioned {
+            missing.iter().map(|e| qualify(e, input)).collect()
+        } else {
+            missing.iter().map(|e| e.to_string()).collect()
+        };
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let what = if repartitioned {
             "partitioning expression"
         } else if missing.len() == 1 {
@@ -232,21 +283,53 @@ fn assign_keys(
         } else {
             "key columns"
         };
-        let list = if missing.len() == 1 {
-            missing[0].clone()
-        } else {
-            format!(
-                "{} and {}",
-                missing[..missing.len() - 1].join(", "),
-                missing[missing.len() - 1]
-            )
-        };
         return Err(PlanError::Invalid(format!(
-            "The query used to build `{sink}` must include the {what} {list} in its projection (eg, SELECT {}...).",
-            missing.join(", ")
+            "The query used to build `{sink}` must include the {what} {} in its projection (eg, SELECT {}...).",
+            and_list(&refs),
+            texts.join(", ")
         )));
     }
     Ok(repartitioned)
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// The columns `*` stands for: the source's columns, or when re-keying, values before keys
+/// (ksqlDB's order, since the old key becomes a value column).
+fn star_columns(schema: &riffle_types::LogicalSchema, repartitioning: bool) -> Vec<String> {
+    if repartitioning {
+        schema
+            .columns
+            .iter()
+            .filter(|c| c.kind != ColumnKind::Key)
+            .chain(schema.key_columns())
+            .map(|c| c.name.clone())
+            .collect()
+    } else {
+        schema.columns.iter().map(|c| c.name.clone()).collect()
+    }
+}
+
+/// Renders `e` with column references qualified by the source, as ksqlDB prints expressions.
+fn qualify(e: &SqlExpr, input: &RowSchema) -> String {
+    let mut e = e.clone();
+    let q = input.qualifier.clone();
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut e, |x| {
+        if let SqlExpr::Identifier(id) = x {
+            if input.df.has_column_with_unqualified_name(&id.value) {
+                *x = SqlExpr::CompoundIdentifier(vec![Ident::new(q.clone()), id.clone()]);
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    e.to_string()
 }
 
 fn is_null_literal(e: &SqlExpr) -> bool {

@@ -39,7 +39,7 @@ pub(crate) mod codes {
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     status: StatusCode,
-    body: ErrorMessage,
+    body: Box<ErrorMessage>,
 }
 
 impl ApiError {
@@ -47,14 +47,14 @@ impl ApiError {
     pub(crate) fn generic(code: i64, message: impl Into<String>) -> Self {
         ApiError {
             status: status_for(code),
-            body: ErrorMessage {
+            body: Box::new(ErrorMessage {
                 kind: "generic_error".into(),
                 error_code: code,
                 message: message.into(),
                 statement_text: None,
                 entities: None,
                 stack_trace: Vec::new(),
-            },
+            }),
         }
     }
 
@@ -67,14 +67,14 @@ impl ApiError {
     ) -> Self {
         ApiError {
             status: status_for(code),
-            body: ErrorMessage {
+            body: Box::new(ErrorMessage {
                 kind: "statement_error".into(),
                 error_code: code,
                 message: message.into(),
                 statement_text: Some(statement_text.into()),
                 entities: Some(entities),
                 stack_trace: Vec::new(),
-            },
+            }),
         }
     }
 
@@ -92,7 +92,12 @@ impl ApiError {
 
     /// An engine error raised by `statement_text`.
     pub(crate) fn from_engine(err: &EngineError, statement_text: &str) -> Self {
-        Self::statement(err.error_code(), err.to_string(), statement_text, Vec::new())
+        Self::statement(
+            err.error_code(),
+            err.to_string(),
+            statement_text,
+            Vec::new(),
+        )
     }
 
     /// The envelope.

@@ -57,11 +57,6 @@ impl Writer {
         Writer { framing }
     }
 
-    /// The framing.
-    pub(crate) fn framing(&self) -> Framing {
-        self.framing
-    }
-
     /// The opening bytes, with the metadata.
     pub(crate) fn header(&self, h: &QueryHeader) -> String {
         let meta = json!({

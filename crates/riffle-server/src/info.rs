@@ -123,12 +123,16 @@ const KNOWN_PROPERTIES: &[&str] = &[
 
 /// `GET /is_valid_property/{property}`.
 pub(crate) async fn is_valid_property(Path(property): Path<String>) -> Response {
-    let stripped = ["ksql.streams.", "ksql.streams.consumer.", "ksql.streams.producer."]
-        .iter()
-        .find_map(|p| property.strip_prefix(p))
-        .or_else(|| property.strip_prefix("consumer."))
-        .or_else(|| property.strip_prefix("producer."))
-        .unwrap_or(&property);
+    let stripped = [
+        "ksql.streams.",
+        "ksql.streams.consumer.",
+        "ksql.streams.producer.",
+    ]
+    .iter()
+    .find_map(|p| property.strip_prefix(p))
+    .or_else(|| property.strip_prefix("consumer."))
+    .or_else(|| property.strip_prefix("producer."))
+    .unwrap_or(&property);
     if property.starts_with("ksql.") || KNOWN_PROPERTIES.contains(&stripped) {
         Json(true).into_response()
     } else {

@@ -99,7 +99,11 @@ where
         }
         match body.next().await {
             Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
-            Some(Err(e)) => return Err(ApiError::bad_request(format!("Failed to read request: {e}"))),
+            Some(Err(e)) => {
+                return Err(ApiError::bad_request(format!(
+                    "Failed to read request: {e}"
+                )))
+            }
             None if buf.is_empty() => return Ok(None),
             None => return Ok(Some(std::mem::take(buf))),
         }

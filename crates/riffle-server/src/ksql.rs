@@ -104,7 +104,14 @@ pub(crate) async fn terminate(State(state): State<AppState>, body: Bytes) -> Res
     let none = BTreeMap::new();
     let no_vars = HashMap::new();
     if !state.engine().catalog().queries.is_empty() {
-        if let Err(e) = execute(&state, "TERMINATE ALL;".into(), none.clone(), no_vars.clone()).await {
+        if let Err(e) = execute(
+            &state,
+            "TERMINATE ALL;".into(),
+            none.clone(),
+            no_vars.clone(),
+        )
+        .await
+        {
             return e.into_response();
         }
     }

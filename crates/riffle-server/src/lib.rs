@@ -71,7 +71,10 @@ fn build_router(state: AppState) -> Router {
         .route("/clusterStatus", get(info::cluster_status))
         .route("/status", get(ksql::all_statuses))
         .route("/status/{type}/{entity}/{action}", get(ksql::status))
-        .route("/is_valid_property/{property}", get(info::is_valid_property))
+        .route(
+            "/is_valid_property/{property}",
+            get(info::is_valid_property),
+        )
         .route("/v1/metadata", get(info::metadata))
         .route("/v1/metadata/id", get(info::metadata_id))
         .route("/metrics", get(metrics::metrics))

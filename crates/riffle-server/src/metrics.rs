@@ -95,7 +95,10 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     );
     let _ = writeln!(out, "# TYPE riffle_persistent_queries gauge");
     let _ = writeln!(out, "riffle_persistent_queries {}", catalog.queries.len());
-    let _ = writeln!(out, "# HELP riffle_sources Streams and tables in the catalog.");
+    let _ = writeln!(
+        out,
+        "# HELP riffle_sources Streams and tables in the catalog."
+    );
     let _ = writeln!(out, "# TYPE riffle_sources gauge");
     let _ = writeln!(out, "riffle_sources {}", catalog.sources.len());
     let mut resp = out.into_response();

@@ -34,7 +34,11 @@ pub(crate) enum PrintMode {
 }
 
 /// Starts a PRINT and returns the streaming response (or the error, before any byte is sent).
-pub(crate) async fn start(state: AppState, stmt: &Statement, mode: PrintMode) -> axum::response::Response {
+pub(crate) async fn start(
+    state: AppState,
+    stmt: &Statement,
+    mode: PrintMode,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let print = match parse_print(stmt) {
         Ok(p) => p,
@@ -137,8 +141,10 @@ async fn run(
             let log = log.clone();
             let topic = print.topic.clone();
             let mut pos = positions.clone();
-            tokio::task::spawn_blocking(move || poll(log.as_ref(), &topic, &mut pos).map(|b| (b, pos)))
-                .await
+            tokio::task::spawn_blocking(move || {
+                poll(log.as_ref(), &topic, &mut pos).map(|b| (b, pos))
+            })
+            .await
         };
         let batch = match fetched {
             Ok(Ok((batch, pos))) => {
@@ -177,7 +183,7 @@ async fn run(
             out.push_str(&tracker.update(&formatter));
         }
         for line in lines {
-            if polled % print.interval == 0 {
+            if polled.is_multiple_of(print.interval) {
                 written += 1;
                 out.push_str(&line);
                 out.push('\n');

@@ -58,7 +58,8 @@ impl Base {
             Base::Avro | Base::Protobuf | Base::JsonSr => Err(()),
             Base::Json => {
                 let text = utf8(data)?;
-                let mut values = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
+                let mut values =
+                    serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
                 match values.next() {
                     Some(Err(_)) => Err(()),
                     _ => Ok(text),
@@ -90,7 +91,11 @@ enum WindowKind {
     Tumbling,
 }
 
-const WINDOWS: [WindowKind; 3] = [WindowKind::Session, WindowKind::Hopping, WindowKind::Tumbling];
+const WINDOWS: [WindowKind; 3] = [
+    WindowKind::Session,
+    WindowKind::Hopping,
+    WindowKind::Tumbling,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Named {
@@ -277,7 +282,12 @@ impl FormatsTracker {
     /// The lines to print (possibly none) after `formatter` processed a batch.
     pub(crate) fn update(&mut self, formatter: &RecordFormatter) -> String {
         let mut out = String::new();
-        update(&mut out, &mut self.keys, formatter.keys.possible_formats(), "Key format: ");
+        update(
+            &mut out,
+            &mut self.keys,
+            formatter.keys.possible_formats(),
+            "Key format: ",
+        );
         update(
             &mut out,
             &mut self.values,
@@ -410,9 +420,14 @@ mod tests {
     fn formats_numbers_and_nulls() {
         let mut f = RecordFormatter::default();
         let lines = f.format(&[rec(None, Some(&7i32.to_be_bytes()), -1)]);
-        assert_eq!(lines[0], "rowtime: N/A, key: <null>, value: 7, partition: 0");
+        assert_eq!(
+            lines[0],
+            "rowtime: N/A, key: <null>, value: 7, partition: 0"
+        );
         let mut t = FormatsTracker::default();
-        assert!(t.update(&f).starts_with(&format!("Key format: {NO_DATA}\n")));
+        assert!(t
+            .update(&f)
+            .starts_with(&format!("Key format: {NO_DATA}\n")));
     }
 
     #[test]

@@ -199,7 +199,10 @@ async fn start_query(
 
 /// A chunked response whose body is whatever arrives on `rx`. When the client goes away the
 /// body is dropped, `rx` with it, and the producer sees its channel closed.
-pub(crate) fn streaming_response(content_type: &'static str, rx: mpsc::Receiver<Bytes>) -> Response {
+pub(crate) fn streaming_response(
+    content_type: &'static str,
+    rx: mpsc::Receiver<Bytes>,
+) -> Response {
     let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<Bytes, Infallible>));
     let mut resp = Response::new(body);
     resp.headers_mut()

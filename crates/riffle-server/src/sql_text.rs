@@ -181,9 +181,7 @@ pub(crate) fn parse_print(stmt: &Statement) -> Result<PrintTopic, String> {
         interval: 1,
         limit: None,
     };
-    let is_word = |t: Option<&&Token>, kw: &str| {
-        matches!(t, Some(Token::Word(w)) if w.eq_ignore_ascii_case(kw))
-    };
+    let is_word = |t: Option<&&Token>, kw: &str| matches!(t, Some(Token::Word(w)) if w.eq_ignore_ascii_case(kw));
     if is_word(it.peek(), "FROM") {
         it.next();
         if !is_word(it.peek(), "BEGINNING") {
@@ -205,10 +203,7 @@ pub(crate) fn parse_print(stmt: &Statement) -> Result<PrintTopic, String> {
         print.limit = Some(number(it.next(), "LIMIT")?);
     }
     if let Some(extra) = it.next() {
-        return Err(format!(
-            "Syntax error in PRINT: unexpected {}",
-            show(extra)
-        ));
+        return Err(format!("Syntax error in PRINT: unexpected {}", show(extra)));
     }
     Ok(print)
 }
@@ -218,7 +213,9 @@ fn number(token: Option<&Token>, clause: &str) -> Result<u64, String> {
         Some(Token::Number(n)) => n
             .parse::<u64>()
             .map_err(|_| format!("Value must be integer for command: {clause}")),
-        _ => Err(format!("Syntax error in PRINT: expected a number after {clause}")),
+        _ => Err(format!(
+            "Syntax error in PRINT: expected a number after {clause}"
+        )),
     }
 }
 

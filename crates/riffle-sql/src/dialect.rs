@@ -46,9 +46,40 @@ use crate::types::{cast_data_type, parse_type};
 /// * **Numbers** keep their text in `Value::Number(text, false)`: `1` (INT), `10000000000`
 ///   (BIGINT), `1.5` (DECIMAL in ksqlDB), `1.5E0` (DOUBLE); typing is the planner's job.
 ///   A leading `-` is a `UnaryOp::Minus`.
-/// * `:=` and `=>` are not operators anywhere else; `INTERVAL` is an ordinary identifier.
+/// * `:=` and `=>` are not operators anywhere else; `INTERVAL` is an ordinary identifier, and
+///   so are words starting with digits such as `1R` (ksqlDB's digit identifiers).
+/// * Functions sqlparser would parse with special syntax (`SUBSTRING`, `TRIM`, `CEIL`, `FLOOR`,
+///   `EXTRACT`, `POSITION`, ...) are ordinary `Expr::Function` calls with positional arguments,
+///   as every ksqlDB function is.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct KsqlDialect;
+
+/// Words sqlparser gives special syntax (`TRIM(x FROM y)`, `CEIL(x TO DAY)`, `EXISTS(SELECT`,
+/// `CURRENT_DATE`, ...) that are ordinary function names or identifiers in ksqlDB: followed by
+/// `(` they are parsed as plain function calls, otherwise as identifiers (except `ARRAY`,
+/// whose `ARRAY[...]` constructor is kept).
+const SQL_SPECIAL_WORDS: &[&str] = &[
+    "ARRAY",
+    "CEIL",
+    "CONVERT",
+    "CURRENT_DATE",
+    "CURRENT_TIME",
+    "CURRENT_TIMESTAMP",
+    "EXISTS",
+    "EXTRACT",
+    "FLOOR",
+    "INTERVAL",
+    "LOCALTIME",
+    "LOCALTIMESTAMP",
+    "OVERLAY",
+    "POSITION",
+    "SAFE_CAST",
+    "SUBSTR",
+    "SUBSTRING",
+    "TRIM",
+    "TRY_CAST",
+    "TRY_CONVERT",
+];
 
 thread_local! {
     /// Infix operations still allowed in the expression being parsed; `None` = unlimited
@@ -93,6 +124,11 @@ impl Dialect for KsqlDialect {
         Some('`')
     }
 
+    fn supports_numeric_prefix(&self) -> bool {
+        // ksqlDB's DIGIT_IDENTIFIER: `1R` is an identifier (`1`, `1.5`, `1E3` stay numbers).
+        true
+    }
+
     fn supports_string_literal_concatenation(&self) -> bool {
         true
     }
@@ -111,11 +147,18 @@ impl Dialect for KsqlDialect {
                     "STRUCT" => Some(parse_struct(parser)),
                     "MAP" => Some(parse_map(parser)),
                     "CAST" => Some(parse_cast(parser)),
+                    u if SQL_SPECIAL_WORDS.contains(&u) => {
+                        let tok = parser.next_token();
+                        let name = ObjectName::from(vec![word_ident(w, &tok)]);
+                        Some(parser.parse_function(name))
+                    }
                     _ => None,
                 }
             }
             (Token::Word(w), _)
-                if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("INTERVAL") =>
+                if w.quote_style.is_none()
+                    && !w.value.eq_ignore_ascii_case("ARRAY")
+                    && SQL_SPECIAL_WORDS.contains(&w.value.to_ascii_uppercase().as_str()) =>
             {
                 let tok = parser.next_token();
                 Some(Ok(Expr::Identifier(word_ident(w, &tok))))

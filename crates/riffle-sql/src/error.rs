@@ -44,15 +44,7 @@ impl ParseError {
 
     /// Converts a tokenizer error.
     pub(crate) fn from_tokenizer(e: TokenizerError) -> Self {
-        let msg = match e.message.as_str() {
-            m if m.starts_with("Unterminated string literal") => {
-                "token recognition error: unterminated string literal".to_string()
-            }
-            m if m.starts_with("Expected close delimiter") => {
-                format!("token recognition error: {m}")
-            }
-            m => format!("token recognition error: {m}"),
-        };
+        let msg = format!("token recognition error: {}", e.message.to_lowercase());
         ParseError::at(msg, e.location, Location::new(1, 1))
     }
 
@@ -91,10 +83,17 @@ fn split_location(raw: &str) -> (&str, Location) {
 fn reword(body: &str) -> String {
     if let Some(rest) = body.strip_prefix("Expected: ") {
         if let Some((expected, found)) = rest.rsplit_once(", found: ") {
+            let expected = if !expected.is_empty()
+                && expected.len() <= 2
+                && !expected.chars().any(char::is_alphanumeric)
+            {
+                format!("'{expected}'")
+            } else {
+                expected.to_string()
+            };
             return format!(
-                "mismatched input {} expecting {}",
-                quote_found(found),
-                expected
+                "mismatched input {} expecting {expected}",
+                quote_found(found)
             );
         }
     }
@@ -136,7 +135,10 @@ mod tests {
     fn eof_and_fallback_location() {
         let e = ParserError::ParserError("Expected: ), found: EOF".into());
         let pe = ParseError::from_parser(e, Location::new(2, 5));
-        assert_eq!(pe.to_string(), "line 2:5: mismatched input '<EOF>' expecting )");
+        assert_eq!(
+            pe.to_string(),
+            "line 2:5: mismatched input '<EOF>' expecting ')'"
+        );
         let pe = ParseError::from_parser(ParserError::RecursionLimitExceeded, Location::new(1, 1));
         assert_eq!(pe.line, 1);
     }

@@ -14,6 +14,8 @@
 //! `quote_style = None`. See [`KsqlDialect`] for how ksqlDB-specific expressions (`->`,
 //! `STRUCT(a := 1)`, `MAP(k := v)`, lambdas, `CAST`, numbers) are represented.
 
+#![warn(missing_docs)]
+
 mod dialect;
 mod error;
 mod normalize;
@@ -35,8 +37,8 @@ pub use dialect::KsqlDialect;
 pub use error::ParseError;
 pub use statement::{
     ColumnDef, CreateAsSelect, CreateSource, Emit, ExplainTarget, JoinKind, ParsedStatement,
-    Properties, PropertyValue, Query, Relation, SelectItem, SourceKind, Statement,
-    TerminateTarget, WindowExpr, WithinExpr,
+    Properties, PropertyValue, Query, Relation, SelectItem, SourceKind, Statement, TerminateTarget,
+    WindowExpr, WithinExpr,
 };
 pub use types::{cast_data_type, cast_target_type, cast_target_type_ref, TypeRef};
 pub use variables::substitute_variables;

@@ -100,13 +100,11 @@ fn rewrite_node(e: &mut Expr) -> Result<(), ParserError> {
             op: BinaryOperator::Arrow,
             right,
             ..
-        } => {
-            if !matches!(**right, Expr::Identifier(_)) {
-                return Err(located(
-                    "mismatched input after '->' expecting a struct field name",
-                    right.span().start,
-                ));
-            }
+        } if !matches!(**right, Expr::Identifier(_)) => {
+            return Err(located(
+                "mismatched input after '->' expecting a struct field name",
+                right.span().start,
+            ));
         }
         Expr::JsonAccess { .. } => json_access_to_subscripts(e),
         _ => {}
@@ -136,8 +134,5 @@ fn json_access_to_subscripts(e: &mut Expr) {
             }
         });
     }
-    *e = Expr::CompoundFieldAccess {
-        root,
-        access_chain,
-    };
+    *e = Expr::CompoundFieldAccess { root, access_chain };
 }

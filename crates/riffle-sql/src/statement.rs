@@ -353,6 +353,7 @@ pub enum SelectItem {
 
 /// The `FROM` clause.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // keeps `on: Expr` unboxed for easy matching
 pub enum Relation {
     /// A named stream or table.
     Source {

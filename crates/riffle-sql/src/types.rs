@@ -101,7 +101,10 @@ impl TypeRef {
 
 /// Quotes a name with back-quotes unless it reads back unchanged without them.
 fn quote_if_needed(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
         && name
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
@@ -152,6 +155,26 @@ fn base_type(name: &str) -> Option<SqlType> {
         "TIMESTAMP" => SqlType::Timestamp,
         _ => return None,
     })
+}
+
+/// Skips the `(param, ...)` ksqlDB's grammar allows after any base type name (e.g. the legacy
+/// `VARCHAR(STRING)`); parameters are integers or `STRING` and carry no meaning.
+fn skip_type_parameters(p: &mut Parser) -> Result<(), ParserError> {
+    if !p.consume_token(&Token::LParen) {
+        return Ok(());
+    }
+    loop {
+        match &p.peek_token_ref().token {
+            Token::Number(..) => p.advance_token(),
+            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("STRING") => {
+                p.advance_token()
+            }
+            _ => return p.fail("an integer or 'STRING' type parameter"),
+        }
+        if !p.consume_token(&Token::Comma) {
+            return p.expect_tok(&Token::RParen, "',' or ')'");
+        }
+    }
 }
 
 /// Parses a ksqlDB type at the parser's position.
@@ -283,10 +306,13 @@ impl TypeParser {
                     )),
                 }
             }
-            other => match base_type(other) {
-                Some(t) => Ok(TypeRef::Known(t)),
-                None => Ok(TypeRef::Custom(ident_name(&value, quote))),
-            },
+            other => {
+                skip_type_parameters(p)?;
+                match base_type(other) {
+                    Some(t) => Ok(TypeRef::Known(t)),
+                    None => Ok(TypeRef::Custom(ident_name(&value, quote))),
+                }
+            }
         }
     }
 }
@@ -368,6 +394,8 @@ mod tests {
             ("TIME", SqlType::Time),
             ("TIMESTAMP", SqlType::Timestamp),
             ("DECIMAL(4,2)", SqlType::decimal(4, 2).unwrap()),
+            ("VARCHAR(STRING)", SqlType::String),
+            ("INT(10)", int()),
         ] {
             assert_eq!(parse_data_type(s).unwrap(), t, "{s}");
         }
@@ -380,7 +408,10 @@ mod tests {
             t.to_string(),
             "ARRAY<STRUCT<`a` INTEGER, `B` MAP<STRING, ARRAY<INTEGER>>>>"
         );
-        assert_eq!(parse_data_type("STRUCT<>").unwrap(), SqlType::Struct(vec![]));
+        assert_eq!(
+            parse_data_type("STRUCT<>").unwrap(),
+            SqlType::Struct(vec![])
+        );
         assert_eq!(
             parse_data_type("ARRAY<STRUCT<>>").unwrap(),
             SqlType::Array(Box::new(SqlType::Struct(vec![])))
@@ -393,7 +424,10 @@ mod tests {
     #[test]
     fn custom_types() {
         let t = parse_type_ref("ARRAY<my_type>").unwrap();
-        assert_eq!(t, TypeRef::Array(Box::new(TypeRef::Custom("MY_TYPE".into()))));
+        assert_eq!(
+            t,
+            TypeRef::Array(Box::new(TypeRef::Custom("MY_TYPE".into())))
+        );
         assert_eq!(t.to_string(), "ARRAY<MY_TYPE>");
         assert_eq!(parse_type_ref(&t.to_string()).unwrap(), t);
         let q = parse_type_ref("`Mixed`").unwrap();
@@ -427,6 +461,9 @@ mod tests {
         let dt = cast_data_type(&t);
         assert_eq!(cast_target_type_ref(&dt), Some(t.clone()));
         assert_eq!(cast_target_type(&dt), t.known().cloned());
-        assert_eq!(cast_target_type(&DataType::BigInt(None)), Some(SqlType::Bigint));
+        assert_eq!(
+            cast_target_type(&DataType::BigInt(None)),
+            Some(SqlType::Bigint)
+        );
     }
 }

@@ -174,7 +174,9 @@ fn is_single_token(v: &str) -> bool {
         v.len() >= 2
             && v.starts_with(q)
             && v.ends_with(q)
-            && !v[1..v.len() - 1].replace(&format!("{q}{q}"), "").contains(q)
+            && !v[1..v.len() - 1]
+                .replace(&format!("{q}{q}"), "")
+                .contains(q)
     };
     if quoted('\'') || quoted('`') || quoted('"') {
         return true;
@@ -183,11 +185,14 @@ fn is_single_token(v: &str) -> bool {
         .chars()
         .next()
         .is_some_and(|c| c.is_alphabetic() || c == '_')
-        && v.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '@');
+        && v.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '@');
     let number = v.strip_prefix('-').unwrap_or(v);
     let number = !number.is_empty()
         && number.parse::<f64>().is_ok_and(f64::is_finite)
-        && number.chars().all(|c| c.is_ascii_digit() || ".eE+-".contains(c));
+        && number
+            .chars()
+            .all(|c| c.is_ascii_digit() || ".eE+-".contains(c));
     ident || number
 }
 
@@ -204,8 +209,14 @@ mod tests {
 
     #[test]
     fn substitutes_identifiers_literals_and_strings() {
-        let v = vars(&[("topic", "t1"), ("Stream", "s1"), ("n", "42"), ("q", "it's")]);
-        let sql = "CREATE STREAM ${stream} WITH (kafka_topic='${TOPIC}', partitions=${n}, x='${q}');";
+        let v = vars(&[
+            ("topic", "t1"),
+            ("Stream", "s1"),
+            ("n", "42"),
+            ("q", "it's"),
+        ]);
+        let sql =
+            "CREATE STREAM ${stream} WITH (kafka_topic='${TOPIC}', partitions=${n}, x='${q}');";
         assert_eq!(
             substitute_variables(sql, &v).unwrap(),
             "CREATE STREAM s1 WITH (kafka_topic='t1', partitions=42, x='it''s');"
@@ -232,6 +243,9 @@ mod tests {
             "SELECT ${x}, `a b` -- ${x}\n FROM s;"
         );
         assert!(substitute_variables("SELECT ${x} FROM s;", &v).is_err());
-        assert_eq!(substitute_variables("a $ {b} ${", &v).unwrap(), "a $ {b} ${");
+        assert_eq!(
+            substitute_variables("a $ {b} ${", &v).unwrap(),
+            "a $ {b} ${"
+        );
     }
 }

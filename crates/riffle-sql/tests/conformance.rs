@@ -2,8 +2,8 @@
 //!
 //! Run with `cargo test -p riffle-sql --test conformance -- --ignored --nocapture`.
 //! Reads `../../../shared/conformance/ksql/{query-validation-tests,rest-query-validation-tests}`
-//! relative to this crate; tests that expect an exception are counted separately (their
-//! statements are often intentionally invalid).
+//! and the repository's own `sql-tests`, relative to this crate; tests that expect an exception
+//! are counted separately (their statements are often intentionally invalid).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,7 +23,12 @@ impl Tally {
         if let Err(e) = result {
             self.failed += 1;
             // Group by message with locations and quoted tokens stripped.
-            let key: String = e.message.split('\'').step_by(2).collect::<Vec<_>>().join("'…'");
+            let key: String = e
+                .message
+                .split('\'')
+                .step_by(2)
+                .collect::<Vec<_>>()
+                .join("'…'");
             let entry = self.messages.entry(key).or_insert((0, String::new()));
             entry.0 += 1;
             if entry.1.is_empty() {
@@ -43,7 +48,7 @@ impl Tally {
             self.total, self.failed
         );
         let mut top: Vec<_> = self.messages.iter().collect();
-        top.sort_by(|a, b| b.1 .0.cmp(&a.1 .0));
+        top.sort_by_key(|e| std::cmp::Reverse(e.1 .0));
         for (_, (n, example)) in top.iter().take(25) {
             eprintln!("  {n:5} × {example}");
         }
@@ -60,9 +65,15 @@ fn conformance_statements_parse() {
     let mut valid = Tally::default();
     let mut invalid = Tally::default();
     let mut files = 0;
-    for sub in ["query-validation-tests", "rest-query-validation-tests"] {
-        let Ok(dir) = std::fs::read_dir(conformance_dir().join(sub)) else {
-            eprintln!("no {sub} directory; skipping");
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dirs = [
+        conformance_dir().join("query-validation-tests"),
+        conformance_dir().join("rest-query-validation-tests"),
+        manifest.join("../../sql-tests"),
+    ];
+    for sub in dirs {
+        let Ok(dir) = std::fs::read_dir(&sub) else {
+            eprintln!("no {} directory; skipping", sub.display());
             continue;
         };
         let mut paths: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -71,10 +82,18 @@ fn conformance_statements_parse() {
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            let Ok(json) = serde_json::from_str::<Value>(&text) else { continue };
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(json) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
             files += 1;
-            let tests = json.get("tests").and_then(Value::as_array).cloned().unwrap_or_default();
+            let tests = json
+                .get("tests")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             for test in tests {
                 let expects_error =
                     test.get("expectedException").is_some() || test.get("expectedError").is_some();

@@ -59,8 +59,7 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, xv)| y.get(k).is_some_and(|yv| json_eq(xv, yv)))
         }
         _ => a == b,
@@ -262,17 +261,29 @@ mod tests {
         assert!(record_matches(&v("1.50"), &v("1.5")));
         assert!(record_matches(&v("\"12.30\""), &v("12.3")));
         assert!(record_matches(&v("1e3"), &v("1000")));
-        assert!(record_matches(&v("0.1"), &v("0.1000000000000000055511151231257827")));
+        assert!(record_matches(
+            &v("0.1"),
+            &v("0.1000000000000000055511151231257827")
+        ));
         assert!(!record_matches(&v("1"), &v("1.5")));
-        assert!(!record_matches(&v("9223372036854775807"), &v("9223372036854775806")));
+        assert!(!record_matches(
+            &v("9223372036854775807"),
+            &v("9223372036854775806")
+        ));
         assert!(!record_matches(&v("1"), &v("\"1\"")));
         assert!(record_matches(&v("-0.0"), &v("0")));
     }
 
     #[test]
     fn objects_match_upper_case_names_and_count_fields() {
-        assert!(record_matches(&json!({"id": 1, "Name": "a"}), &json!({"ID": 1, "NAME": "a"})));
-        assert!(!record_matches(&json!({"ID": 1}), &json!({"ID": 1, "X": 2})));
+        assert!(record_matches(
+            &json!({"id": 1, "Name": "a"}),
+            &json!({"ID": 1, "NAME": "a"})
+        ));
+        assert!(!record_matches(
+            &json!({"ID": 1}),
+            &json!({"ID": 1, "X": 2})
+        ));
         assert!(!record_matches(&json!({"ID": 1}), &json!([1])));
         assert!(record_matches(&json!([1, null]), &json!([1.0, null])));
     }
@@ -280,8 +291,10 @@ mod tests {
     #[test]
     fn responses_match_subsets_prefixes_and_macros() {
         let mut m = ResponseMatcher::new(Some("SELECT 1;"), false);
-        let expected = json!({"@type": "currentStatus", "text": "{STATEMENT}", "id|starts_with": "CSAS_"});
-        let actual = json!({"@type": "currentStatus", "text": "SELECT 1;", "id": "CSAS_X_0", "extra": 1});
+        let expected =
+            json!({"@type": "currentStatus", "text": "{STATEMENT}", "id|starts_with": "CSAS_"});
+        let actual =
+            json!({"@type": "currentStatus", "text": "SELECT 1;", "id": "CSAS_X_0", "extra": 1});
         m.match_fields(
             expected.as_object().expect("object"),
             actual.as_object().expect("object"),
@@ -294,7 +307,10 @@ mod tests {
     #[test]
     fn query_rows_compare_as_multiset() {
         let mut m = ResponseMatcher::new(None, false);
-        for (i, (e, a)) in [(json!([1]), json!([2])), (json!([2]), json!([1]))].iter().enumerate() {
+        for (i, (e, a)) in [(json!([1]), json!([2])), (json!([2]), json!([1]))]
+            .iter()
+            .enumerate()
+        {
             let e = json!({"row": {"columns": e}});
             let a = json!({"row": {"columns": a}});
             m.match_fields(

@@ -190,7 +190,11 @@ fn expand_case(prefix: &str, rest_suite: bool, index: usize, raw: &Value) -> Vec
 /// Decides whether a case runs at all.
 fn plan(id: String, kind: Kind, case: TestCase) -> Planned {
     if case.enabled == Some(false) {
-        return Planned::Done(CaseResult::new(id, Status::Skipped, "disabled in test file"));
+        return Planned::Done(CaseResult::new(
+            id,
+            Status::Skipped,
+            "disabled in test file",
+        ));
     }
     if let Some(max) = case.versions.as_ref().and_then(|v| v.max.as_ref()) {
         return Planned::Done(CaseResult::new(
@@ -262,7 +266,12 @@ mod tests {
             .collect();
         assert_eq!(
             ids,
-            ["suite/file/t/JSON/a", "suite/file/t/JSON/b", "suite/file/t/AVRO/a", "suite/file/t/AVRO/b"]
+            [
+                "suite/file/t/JSON/a",
+                "suite/file/t/JSON/b",
+                "suite/file/t/AVRO/a",
+                "suite/file/t/AVRO/b"
+            ]
         );
         let Planned::Run(c) = &planned[3] else {
             panic!("expected a runnable case")

@@ -1,5 +1,5 @@
 //! What QTT and REST QTT cases share: a fresh engine per case, topics, producing input records
-//! in their JSON form, reading output topics back as JSON, and `post` conditions.
+//! in their JSON form, and reading output topics back as JSON.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +10,7 @@ use riffle_types::Column;
 use serde_json::Value;
 
 use crate::compare::{clip, record_matches, short};
-use crate::model::{format_name, property_text, PostConditions, RecordSpec, TestCase};
+use crate::model::{property_text, RecordSpec, TestCase};
 
 /// How a case ended, for early returns with `?`.
 #[derive(Debug)]
@@ -90,7 +90,12 @@ pub fn source_for_topic<'a>(catalog: &'a Catalog, topic: &str, output: bool) -> 
         .values()
         .filter(|s| s.topic == topic)
         .collect();
-    candidates.sort_by_key(|s| (catalog.writers_of(&s.name).is_empty() == output, s.name.clone()));
+    candidates.sort_by_key(|s| {
+        (
+            catalog.writers_of(&s.name).is_empty() == output,
+            s.name.clone(),
+        )
+    });
     candidates.into_iter().next()
 }
 
@@ -112,7 +117,11 @@ pub fn produce_input(engine: &Engine, index: usize, input: &RecordSpec) -> Resul
     let key_cols: Vec<Column> = source.schema.key_columns().cloned().collect();
     let value_cols: Vec<Column> = source.schema.value_columns().cloned().collect();
     // Keyless sources serialize keys with ksqlDB's void serde: the key is always null.
-    let key = match input.key.as_ref().filter(|k| !k.is_null() && !key_cols.is_empty()) {
+    let key = match input
+        .key
+        .as_ref()
+        .filter(|k| !k.is_null() && !key_cols.is_empty())
+    {
         None => None,
         Some(k) => source
             .key_format
@@ -162,7 +171,12 @@ pub fn produce_input(engine: &Engine, index: usize, input: &RecordSpec) -> Resul
         .log()
         .produce(&input.topic, input.partition, record)
         .map(|_| ())
-        .or_else(|e| fail(format!("input {index}: cannot produce to '{}': {e}", input.topic)))
+        .or_else(|e| {
+            fail(format!(
+                "input {index}: cannot produce to '{}': {e}",
+                input.topic
+            ))
+        })
 }
 
 /// Every record of a topic in append order (empty when the topic does not exist).
@@ -255,14 +269,22 @@ pub fn read_output(engine: &Engine, topic: &str) -> Result<Vec<ActualRecord>, Ve
             Some(b) => source
                 .key_format
                 .bytes_to_json(&key_cols, Some(b.as_ref()), true)
-                .or_else(|e| fail(format!("topic '{topic}' record {i}: cannot decode key: {e}")))?,
+                .or_else(|e| {
+                    fail(format!(
+                        "topic '{topic}' record {i}: cannot decode key: {e}"
+                    ))
+                })?,
         };
         let value = match &r.record.value {
             None => Value::Null,
             Some(b) => source
                 .value_format
                 .bytes_to_json(&value_cols, Some(b.as_ref()), false)
-                .or_else(|e| fail(format!("topic '{topic}' record {i}: cannot decode value: {e}")))?,
+                .or_else(|e| {
+                    fail(format!(
+                        "topic '{topic}' record {i}: cannot decode value: {e}"
+                    ))
+                })?,
         };
         out.push(ActualRecord {
             key,
@@ -310,7 +332,13 @@ pub fn compare_topic(
     actual: &[ActualRecord],
     rules: OutputRules,
 ) -> Result<(), Verdict> {
-    let count_note = || format!("(expected {} records, got {})", expected.len(), actual.len());
+    let count_note = || {
+        format!(
+            "(expected {} records, got {})",
+            expected.len(),
+            actual.len()
+        )
+    };
     for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
         let expected_key = e.key.clone().unwrap_or(Value::Null);
         let mut differs = Vec::new();
@@ -342,7 +370,10 @@ pub fn compare_topic(
             }
         }
         if !differs.is_empty() {
-            let ts = e.timestamp.map(|t| t.to_string()).unwrap_or_else(|| "any".into());
+            let ts = e
+                .timestamp
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "any".into());
             let headers = e
                 .headers
                 .iter()
@@ -394,116 +425,6 @@ pub fn compare_topic(
     Ok(())
 }
 
-/// Checks `post`: sources (type, schema, formats) and topics (blacklist, existence, partitions,
-/// formats).
-pub fn verify_post(engine: &Engine, post: &PostConditions) -> Result<(), Verdict> {
-    let catalog = engine.catalog();
-    for expected in &post.sources {
-        let source = catalog
-            .sources
-            .get(&expected.name)
-            .or_else(|| catalog.sources.get(&expected.name.to_uppercase()));
-        let Some(source) = source else {
-            let have: Vec<&str> = catalog.sources.keys().map(String::as_str).collect();
-            return fail(format!(
-                "post: source {} does not exist (have: {})",
-                expected.name,
-                have.join(", ")
-            ));
-        };
-        if !source.source_type.name().eq_ignore_ascii_case(&expected.kind) {
-            return fail(format!(
-                "post: source {} is a {} but expected a {}",
-                source.name,
-                source.source_type.name(),
-                expected.kind.to_uppercase()
-            ));
-        }
-        if let Some(schema) = &expected.schema {
-            let want = riffle_sql::parse_schema(schema)
-                .or_else(|e| fail(format!("post: cannot parse schema of {}: {e}", expected.name)))?;
-            if want != source.schema {
-                return fail(format!(
-                    "post: source {} schema: expected {want} but was {}",
-                    source.name, source.schema
-                ));
-            }
-        }
-        if let Some(kf) = &expected.key_format {
-            check_format_name(&source.name, "key", kf, source.key_format.name())?;
-            let windowed = kf
-                .get("windowType")
-                .or_else(|| kf.get("windowInfo"))
-                .is_some_and(|w| !w.is_null());
-            if windowed != source.windowed {
-                return fail(format!(
-                    "post: source {} keys are {}windowed but expected {}windowed",
-                    source.name,
-                    if source.windowed { "" } else { "not " },
-                    if windowed { "" } else { "not " }
-                ));
-            }
-        }
-        if let Some(vf) = &expected.value_format {
-            check_format_name(&source.name, "value", vf, source.value_format.name())?;
-        }
-    }
-    let Some(topics) = &post.topics else {
-        return Ok(());
-    };
-    if let Some(pattern) = &topics.blacklist {
-        let re = regex::Regex::new(pattern)
-            .or_else(|e| fail(format!("post: invalid blacklist regex '{pattern}': {e}")))?;
-        if let Some(t) = engine.log().topics().iter().find(|t| re.is_match(&t.name)) {
-            return fail(format!(
-                "post: topic '{}' exists but matches the blacklist '{pattern}'",
-                t.name
-            ));
-        }
-    }
-    for expected in &topics.topics {
-        let Some(info) = engine.log().topic(&expected.name) else {
-            if expected.name.starts_with("_confluent-ksql-") {
-                return skip(format!(
-                    "post.topics names Kafka Streams internal topic '{}'; not modelled",
-                    expected.name
-                ));
-            }
-            return fail(format!("post: topic '{}' does not exist", expected.name));
-        };
-        if let Some(p) = expected.partitions {
-            if p != info.partitions {
-                return fail(format!(
-                    "post: topic '{}' has {} partitions but expected {p}",
-                    expected.name, info.partitions
-                ));
-            }
-        }
-        let Some(source) = source_for_topic(&catalog, &expected.name, true) else {
-            return skip(format!(
-                "post.topics: formats of topic '{}' cannot be checked (no source on it)",
-                expected.name
-            ));
-        };
-        if let Some(kf) = &expected.key_format {
-            check_format_name(&expected.name, "key", kf, source.key_format.name())?;
-        }
-        if let Some(vf) = &expected.value_format {
-            check_format_name(&expected.name, "value", vf, source.value_format.name())?;
-        }
-    }
-    Ok(())
-}
-
-fn check_format_name(owner: &str, what: &str, expected: &Value, actual: &str) -> Result<(), Verdict> {
-    match format_name(expected) {
-        Some(name) if !name.eq_ignore_ascii_case(actual) => fail(format!(
-            "post: {owner} {what} format is {actual} but expected {name}"
-        )),
-        _ => Ok(()),
-    }
-}
-
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Decodes standard base64 (padding optional); `None` when malformed.
@@ -532,7 +453,11 @@ pub fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
         let n = chunk.len();
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= n {

@@ -26,12 +26,12 @@ mod compare;
 mod expand;
 mod harness;
 mod model;
+mod post;
 mod qtt;
 mod report;
 mod rest;
 mod runner;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use expand::FileError;
@@ -153,58 +153,26 @@ pub fn run_cli(paths: Vec<PathBuf>, json_report: Option<PathBuf>) -> i32 {
     let mut exit = 0;
     // Expand every file first, so all cases share one pool of worker threads.
     let mut planned = Vec::new();
-    let mut owners = Vec::new();
-    let mut names = Vec::new();
-    let mut sizes = Vec::new();
-    for (f, path) in files.iter().enumerate() {
-        names.push(format!("{}.json", expand::file_prefix(path)));
+    let mut progress = report::Progress::default();
+    for path in &files {
+        let name = format!("{}.json", expand::file_prefix(path));
         match expand::load_file(path) {
             Ok(cases) => {
-                sizes.push(cases.len());
-                owners.extend(std::iter::repeat_n(f, cases.len()));
+                progress.add_file(name, cases.len());
                 planned.extend(cases);
             }
             Err(e) => {
                 eprintln!("{e}");
                 exit = 1;
-                sizes.push(0);
             }
         }
     }
     let mut results: Vec<Option<CaseResult>> = vec![None; planned.len()];
-    let mut remaining = sizes.clone();
-    let starts: Vec<usize> = sizes
-        .iter()
-        .scan(0, |acc, n| {
-            let s = *acc;
-            *acc += n;
-            Some(s)
-        })
-        .collect();
-    let mut next_file = 0;
-    let print_ready = |results: &[Option<CaseResult>], remaining: &[usize], next: &mut usize| {
-        let mut out = std::io::stdout().lock();
-        while *next < files.len() && remaining[*next] == 0 {
-            let block: Vec<CaseResult> = results[starts[*next]..starts[*next] + sizes[*next]]
-                .iter()
-                .flatten()
-                .cloned()
-                .collect();
-            if sizes[*next] > 0 {
-                let _ = out.write_all(report::file_block(&names[*next], &block).as_bytes());
-                let _ = out.flush();
-            }
-            *next += 1;
-        }
-    };
-    print_ready(&results, &remaining, &mut next_file);
     runner::run_all(planned, RunOptions::default(), |i, r| {
-        let f = owners[i];
         results[i] = Some(r);
-        remaining[f] -= 1;
-        print_ready(&results, &remaining, &mut next_file);
+        progress.print_finished(&results);
     });
-    print_ready(&results, &remaining, &mut next_file);
+    progress.print_finished(&results);
     let results: Vec<CaseResult> = results.into_iter().flatten().collect();
     if let Some(path) = json_report {
         if let Err(e) = report::write_json_report(&path, &results) {

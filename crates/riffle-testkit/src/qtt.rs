@@ -9,9 +9,10 @@ use riffle_engine::Engine;
 use crate::compare::clip;
 use crate::harness::{
     case_properties, check_supported, compare_topic, fail, open_engine, outputs_by_topic,
-    produce_input, read_output, verify_post, OutputRules, Verdict,
+    produce_input, read_output, OutputRules, Verdict,
 };
 use crate::model::{ExpectedError, TestCase};
+use crate::post::verify_post;
 
 /// Runs one expanded QTT case.
 pub fn run(case: &TestCase) -> Verdict {

@@ -59,6 +59,41 @@ pub fn file_block(name: &str, results: &[CaseResult]) -> String {
     out
 }
 
+/// Prints each file's block as soon as all its cases (and those of the files before it) have
+/// finished, so output stays in file order while cases run in parallel.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// `(display name, index of its first case, number of cases)` per file.
+    files: Vec<(String, usize, usize)>,
+    /// Files already printed.
+    printed: usize,
+    /// Total cases so far.
+    total: usize,
+}
+
+impl Progress {
+    /// Registers the next file and the number of its expanded cases.
+    pub fn add_file(&mut self, name: String, cases: usize) {
+        self.files.push((name, self.total, cases));
+        self.total += cases;
+    }
+
+    /// Prints the blocks of the files that are complete in `results` (indexed like the cases).
+    pub fn print_finished(&mut self, results: &[Option<CaseResult>]) {
+        let mut out = std::io::stdout().lock();
+        while let Some((name, start, len)) = self.files.get(self.printed) {
+            let slice = &results[*start..*start + *len];
+            if slice.iter().any(Option::is_none) {
+                break;
+            }
+            let block: Vec<CaseResult> = slice.iter().flatten().cloned().collect();
+            let _ = out.write_all(file_block(name, &block).as_bytes());
+            let _ = out.flush();
+            self.printed += 1;
+        }
+    }
+}
+
 /// Writes one JSON object per result: `{"id", "status", "reason"}`.
 pub fn write_json_report(path: &Path, results: &[CaseResult]) -> std::io::Result<()> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
@@ -74,8 +109,12 @@ pub fn write_json_report(path: &Path, results: &[CaseResult]) -> std::io::Result
 pub fn check_ratchet(report: &Path, passing_list: &Path) -> Result<(), Vec<String>> {
     let report_text = std::fs::read_to_string(report)
         .map_err(|e| vec![format!("cannot read report {}: {e}", report.display())])?;
-    let list_text = std::fs::read_to_string(passing_list)
-        .map_err(|e| vec![format!("cannot read passing list {}: {e}", passing_list.display())])?;
+    let list_text = std::fs::read_to_string(passing_list).map_err(|e| {
+        vec![format!(
+            "cannot read passing list {}: {e}",
+            passing_list.display()
+        )]
+    })?;
     let mut statuses: HashMap<String, (String, String)> = HashMap::new();
     let mut errors = Vec::new();
     for (n, line) in report_text.lines().enumerate() {
@@ -126,7 +165,10 @@ mod tests {
         assert_eq!(check_ratchet(&report, &list), Ok(()));
         std::fs::write(&list, "s/f/a\ns/f/b\ns/f/c\n").expect("write list");
         let errors = check_ratchet(&report, &list).expect_err("regressions");
-        assert_eq!(errors, ["s/f/b: failed: value differs", "s/f/c: not in the report"]);
+        assert_eq!(
+            errors,
+            ["s/f/b: failed: value differs", "s/f/c: not in the report"]
+        );
     }
 
     #[test]

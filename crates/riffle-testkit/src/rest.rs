@@ -18,9 +18,10 @@ use tokio::sync::mpsc::error::TryRecvError;
 use crate::compare::{clip, short, ResponseMatcher};
 use crate::harness::{
     case_properties, check_supported, compare_topic, fail, open_engine, outputs_by_topic,
-    produce_input, read_output, skip, verify_post, OutputRules, Verdict,
+    produce_input, read_output, skip, OutputRules, Verdict,
 };
 use crate::model::TestCase;
+use crate::post::verify_post;
 use crate::qtt::{describe_expected, expect_error};
 
 /// How long a push query without `LIMIT` may stay silent before its rows are taken as complete.
@@ -261,7 +262,9 @@ fn verify_responses(case: &TestCase, actual: &[Actual]) -> Result<(), Verdict> {
         match (kind.as_str(), &actual[idx]) {
             ("admin", Actual::Admin(entity)) => {
                 let (Value::Object(e), Value::Object(a)) = (payload, entity) else {
-                    return fail(format!("invalid test case: responses[{idx}].admin is not an object"));
+                    return fail(format!(
+                        "invalid test case: responses[{idx}].admin is not an object"
+                    ));
                 };
                 matcher
                     .match_fields(e, a, &format!("responses[{idx}]->admin"))
@@ -269,7 +272,9 @@ fn verify_responses(case: &TestCase, actual: &[Actual]) -> Result<(), Verdict> {
             }
             ("query", Actual::Query(rows)) => {
                 let Value::Array(expected_rows) = payload else {
-                    return fail(format!("invalid test case: responses[{idx}].query is not an array"));
+                    return fail(format!(
+                        "invalid test case: responses[{idx}].query is not an array"
+                    ));
                 };
                 if expected_rows.len() != rows.len() {
                     return fail(clip(
@@ -302,7 +307,9 @@ fn verify_responses(case: &TestCase, actual: &[Actual]) -> Result<(), Verdict> {
                 return fail(format!("responses[{idx}]: expected '{kind}' but got {got}"));
             }
         }
-        matcher.finish().or_else(|m| fail(format!("responses[{idx}]: {m}")))?;
+        matcher
+            .finish()
+            .or_else(|m| fail(format!("responses[{idx}]: {m}")))?;
     }
     Ok(())
 }

@@ -52,7 +52,11 @@ impl Default for RunOptions {
 
 /// Runs every planned case; `on_result` gets each result with the index of its case, on the
 /// calling thread, in completion order.
-pub fn run_all(planned: Vec<Planned>, options: RunOptions, mut on_result: impl FnMut(usize, CaseResult)) {
+pub fn run_all(
+    planned: Vec<Planned>,
+    options: RunOptions,
+    mut on_result: impl FnMut(usize, CaseResult),
+) {
     install_panic_hook();
     let mut queue = VecDeque::new();
     for (i, p) in planned.into_iter().enumerate() {
@@ -90,12 +94,22 @@ pub fn run_all(planned: Vec<Planned>, options: RunOptions, mut on_result: impl F
 /// Runs one case on its own thread with a timeout, turning panics into failures.
 pub fn run_isolated(case: ExpandedCase, timeout: Duration) -> CaseResult {
     let id = case.id.clone();
+    isolated(id, timeout, move || execute(&case))
+}
+
+/// Runs `work` for case `id` on its own thread with a timeout, turning panics into failures.
+fn isolated(
+    id: String,
+    timeout: Duration,
+    work: impl FnOnce() -> Verdict + Send + 'static,
+) -> CaseResult {
+    install_panic_hook();
     let (tx, rx) = mpsc::channel();
     let spawned = thread::Builder::new()
         .name(format!("{CASE_THREAD}-{}", clip_name(&id)))
         .stack_size(CASE_STACK)
         .spawn(move || {
-            let verdict = panic::catch_unwind(AssertUnwindSafe(|| execute(&case)))
+            let verdict = panic::catch_unwind(AssertUnwindSafe(work))
                 .unwrap_or_else(|payload| Verdict::Failed(panic_reason(payload.as_ref())));
             let _ = tx.send(verdict);
         });
@@ -104,9 +118,10 @@ pub fn run_isolated(case: ExpandedCase, timeout: Duration) -> CaseResult {
     }
     let verdict = match rx.recv_timeout(timeout) {
         Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            Verdict::Failed(format!("timeout: still running after {} s", timeout.as_secs()))
-        }
+        Err(mpsc::RecvTimeoutError::Timeout) => Verdict::Failed(format!(
+            "timeout: still running after {} s",
+            timeout.as_secs()
+        )),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Verdict::Failed("case thread ended without a result".into())
         }
@@ -175,4 +190,37 @@ fn panic_reason(payload: &(dyn Any + Send)) -> String {
         "panic: {}",
         recorded.unwrap_or_else(|| payload_text(payload))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_failures() {
+        let r = isolated("s/f/p".into(), Duration::from_secs(5), || panic!("boom"));
+        assert_eq!(r.status, Status::Failed);
+        assert!(r.reason.starts_with("panic: boom at "), "{}", r.reason);
+        assert!(r.reason.contains("runner.rs"), "{}", r.reason);
+    }
+
+    #[test]
+    fn hanging_cases_time_out() {
+        let r = isolated("s/f/t".into(), Duration::from_millis(50), || {
+            thread::sleep(Duration::from_millis(500));
+            Verdict::Passed
+        });
+        assert_eq!(r.status, Status::Failed);
+        assert!(r.reason.starts_with("timeout"), "{}", r.reason);
+    }
+
+    #[test]
+    fn verdicts_map_to_statuses() {
+        let r = isolated("a".into(), Duration::from_secs(5), || Verdict::Passed);
+        assert_eq!((r.status, r.reason.as_str()), (Status::Passed, ""));
+        let r = isolated("b".into(), Duration::from_secs(5), || {
+            Verdict::Skipped("later".into())
+        });
+        assert_eq!((r.status, r.reason.as_str()), (Status::Skipped, "later"));
+    }
 }

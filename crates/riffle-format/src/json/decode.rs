@@ -99,14 +99,28 @@ impl<'a> JsonDecoder<'a> {
 
 impl RowDecoder for JsonDecoder<'_> {
     fn decode_row(&mut self, bytes: &[u8], builders: &mut [ColumnBuilder]) -> Result<bool, String> {
-        let value = match parse_document(bytes)? {
-            None | Some(Value::Null) => return Ok(false),
-            Some(v) => v,
-        };
+        match parse_document(bytes)? {
+            None => Ok(false),
+            Some(v) => self.decode_value(&v, builders),
+        }
+    }
+}
+
+impl JsonDecoder<'_> {
+    /// Coerces an already parsed document into the builders, as [`RowDecoder::decode_row`]
+    /// does after parsing (`Ok(false)` for `null`).
+    pub(crate) fn decode_value(
+        &self,
+        value: &Value,
+        builders: &mut [ColumnBuilder],
+    ) -> Result<bool, String> {
+        if value.is_null() {
+            return Ok(false);
+        }
         let res = if self.unwrapped {
-            coerce(&self.columns[0].ty, &mut builders[0], &value, &Path::Root)
+            coerce(&self.columns[0].ty, &mut builders[0], value, &Path::Root)
         } else {
-            coerce_row(self.columns, builders, &value)
+            coerce_row(self.columns, builders, value)
         };
         res.map(|()| true)
             .map_err(|c| format!("{}, path: {}", c.msg, c.path))

@@ -81,7 +81,11 @@ impl ParserExt for Parser<'_> {
     }
 
     fn eat_kws(&mut self, kws: &[&str]) -> bool {
-        if kws.iter().enumerate().all(|(i, kw)| self.peek_nth_kw(i, kw)) {
+        if kws
+            .iter()
+            .enumerate()
+            .all(|(i, kw)| self.peek_nth_kw(i, kw))
+        {
             for _ in kws {
                 self.advance_token();
             }

@@ -109,10 +109,8 @@ pub(super) fn parse_list(p: &mut Parser) -> Result<Statement, ParserError> {
 pub(super) fn parse_describe(p: &mut Parser) -> Result<Statement, ParserError> {
     p.expect_kw("DESCRIBE")?;
     let ends_after = |p: &Parser, n: usize| {
-        matches!(
-            p.peek_nth_token_ref(n).token,
-            Token::SemiColon | Token::EOF
-        ) || p.peek_nth_kw(n, "EXTENDED")
+        matches!(p.peek_nth_token_ref(n).token, Token::SemiColon | Token::EOF)
+            || p.peek_nth_kw(n, "EXTENDED")
     };
     if p.peek_kw("STREAMS") && ends_after(p, 1) {
         p.advance_token();
@@ -141,13 +139,12 @@ pub(super) fn parse_describe(p: &mut Parser) -> Result<Statement, ParserError> {
 pub(super) fn parse_explain(p: &mut Parser, ctx: &Ctx<'_, '_>) -> Result<Statement, ParserError> {
     p.expect_kw("EXPLAIN")?;
     let single_word = matches!(p.peek_token_ref().token, Token::Word(_))
-        && matches!(
-            p.peek_nth_token_ref(1).token,
-            Token::SemiColon | Token::EOF
-        );
+        && matches!(p.peek_nth_token_ref(1).token, Token::SemiColon | Token::EOF);
     if single_word {
         let id = p.parse_name_keep_case("a query id")?;
-        return Ok(Statement::Explain(ExplainTarget::QueryId(id.to_uppercase())));
+        return Ok(Statement::Explain(ExplainTarget::QueryId(
+            id.to_uppercase(),
+        )));
     }
     if p.peek_kw("EXPLAIN") {
         return p.fail("a query id or a statement other than EXPLAIN");
@@ -167,7 +164,9 @@ pub(super) fn parse_terminate(p: &mut Parser) -> Result<Statement, ParserError> 
         return Ok(Statement::Terminate(TerminateTarget::All));
     }
     let id = p.parse_name_keep_case("a query id or 'ALL'")?;
-    Ok(Statement::Terminate(TerminateTarget::Query(id.to_uppercase())))
+    Ok(Statement::Terminate(TerminateTarget::Query(
+        id.to_uppercase(),
+    )))
 }
 
 /// `SET 'name' = 'value'` or `UNSET 'name'`.
@@ -185,7 +184,8 @@ pub(super) fn parse_set(p: &mut Parser) -> Result<Statement, ParserError> {
 
 /// `DEFINE name = 'value'` or `UNDEFINE name`.
 pub(super) fn parse_define(p: &mut Parser) -> Result<Statement, ParserError> {
-    let is_var = |p: &Parser| matches!(&p.peek_token_ref().token, Token::Word(w) if w.quote_style.is_none());
+    let is_var =
+        |p: &Parser| matches!(&p.peek_token_ref().token, Token::Word(w) if w.quote_style.is_none());
     if p.eat_kw("UNDEFINE") {
         if !is_var(p) {
             return p.fail("a variable name");

@@ -14,9 +14,38 @@ use crate::statement::{Emit, JoinKind, Query, Relation, SelectItem, WindowExpr, 
 /// Words that end an expression or relation and so are never taken as an implicit alias:
 /// ksqlDB's reserved words that can follow one, plus the clause keywords.
 const NOT_AN_ALIAS: &[&str] = &[
-    "FROM", "AS", "WHERE", "WINDOW", "GROUP", "HAVING", "PARTITION", "EMIT", "LIMIT", "WITHIN",
-    "ON", "JOIN", "LEFT", "RIGHT", "FULL", "INNER", "OUTER", "AND", "OR", "NOT", "IS", "IN",
-    "BETWEEN", "LIKE", "CASE", "WHEN", "THEN", "ELSE", "END", "SELECT", "WITH", "VALUES",
+    "FROM",
+    "AS",
+    "WHERE",
+    "WINDOW",
+    "GROUP",
+    "HAVING",
+    "PARTITION",
+    "EMIT",
+    "LIMIT",
+    "WITHIN",
+    "ON",
+    "JOIN",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "INNER",
+    "OUTER",
+    "AND",
+    "OR",
+    "NOT",
+    "IS",
+    "IN",
+    "BETWEEN",
+    "LIKE",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "SELECT",
+    "WITH",
+    "VALUES",
 ];
 
 /// Most joins in one query (joins nest, and the engine walks them recursively).
@@ -180,16 +209,14 @@ pub(crate) fn parse_duration(p: &mut Parser) -> Result<Duration, ParserError> {
     let loc = p.peek_token_ref().span.start;
     let n = p.parse_uint("an integer duration")?;
     let unit_ms: u64 = match &p.peek_token_ref().token {
-        Token::Word(w) if w.quote_style.is_none() => {
-            match w.value.to_ascii_uppercase().as_str() {
-                "MILLISECOND" | "MILLISECONDS" => 1,
-                "SECOND" | "SECONDS" => 1_000,
-                "MINUTE" | "MINUTES" => 60_000,
-                "HOUR" | "HOURS" => 3_600_000,
-                "DAY" | "DAYS" => 86_400_000,
-                _ => return p.fail("a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS)"),
-            }
-        }
+        Token::Word(w) if w.quote_style.is_none() => match w.value.to_ascii_uppercase().as_str() {
+            "MILLISECOND" | "MILLISECONDS" => 1,
+            "SECOND" | "SECONDS" => 1_000,
+            "MINUTE" | "MINUTES" => 60_000,
+            "HOUR" | "HOURS" => 3_600_000,
+            "DAY" | "DAYS" => 86_400_000,
+            _ => return p.fail("a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS)"),
+        },
         _ => return p.fail("a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS)"),
     };
     p.advance_token();
@@ -199,9 +226,7 @@ pub(crate) fn parse_duration(p: &mut Parser) -> Result<Duration, ParserError> {
 }
 
 /// `[, RETENTION d] [, GRACE PERIOD g] )` closing a window definition.
-fn parse_window_tail(
-    p: &mut Parser,
-) -> Result<(Option<Duration>, Option<Duration>), ParserError> {
+fn parse_window_tail(p: &mut Parser) -> Result<(Option<Duration>, Option<Duration>), ParserError> {
     let (mut retention, mut grace) = (None, None);
     while p.consume_token(&Token::Comma) {
         if retention.is_none() && grace.is_none() && p.eat_kw("RETENTION") {
@@ -218,7 +243,11 @@ fn parse_window_tail(
 
 /// After `WINDOW`: `[name] TUMBLING|HOPPING|SESSION (...)`.
 fn parse_window(p: &mut Parser) -> Result<WindowExpr, ParserError> {
-    let is_kind = |t: &Token| ["TUMBLING", "HOPPING", "SESSION"].iter().any(|k| is_kw(t, k));
+    let is_kind = |t: &Token| {
+        ["TUMBLING", "HOPPING", "SESSION"]
+            .iter()
+            .any(|k| is_kw(t, k))
+    };
     if !is_kind(&p.peek_token_ref().token) && is_kind(&p.peek_nth_token_ref(1).token) {
         p.advance_token(); // an optional window name, ignored as in ksqlDB
     }
@@ -263,8 +292,7 @@ fn parse_window(p: &mut Parser) -> Result<WindowExpr, ParserError> {
 
 /// `GROUP BY` / `PARTITION BY` list: `e, e, ...` or `(e, e, ...)` or `()`.
 fn parse_expr_list(p: &mut Parser) -> Result<Vec<Expr>, ParserError> {
-    if p.peek_token_ref().token == Token::LParen && p.peek_nth_token_ref(1).token == Token::RParen
-    {
+    if p.peek_token_ref().token == Token::LParen && p.peek_nth_token_ref(1).token == Token::RParen {
         p.advance_token();
         p.advance_token();
         return Ok(vec![]);

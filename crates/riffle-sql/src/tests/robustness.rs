@@ -1,6 +1,8 @@
 //! No input makes the parser panic: truncations and mutations of valid statements.
 
-use crate::{parse_data_type, parse_expression, parse_schema, parse_statements, substitute_variables};
+use crate::{
+    parse_data_type, parse_expression, parse_schema, parse_statements, substitute_variables,
+};
 
 const VALID: &[&str] = &[
     "CREATE OR REPLACE STREAM IF NOT EXISTS s (`k` STRING KEY, v ARRAY<STRUCT<a MAP<STRING, DECIMAL(4,2)>>>, h BYTES HEADER('x')) WITH (kafka_topic='t', partitions=-1, wrap_single_value=false);",
@@ -51,9 +53,39 @@ fn truncations_never_panic() {
 #[test]
 fn mutations_never_panic() {
     const NOISE: &[&str] = &[
-        "(", ")", "<", ">", ">>", "<>", ",", "'", "`", "\"", "->", "=>", ":=", "[", "]", "*",
-        ";", "-", "--", "/*", "$", "${x}", "é", "\u{0}", "1e999", "99999999999999999999999",
-        "SELECT", "FROM", "WINDOW", "STRUCT", "MAP", "CAST", "ARRAY",
+        "(",
+        ")",
+        "<",
+        ">",
+        ">>",
+        "<>",
+        ",",
+        "'",
+        "`",
+        "\"",
+        "->",
+        "=>",
+        ":=",
+        "[",
+        "]",
+        "*",
+        ";",
+        "-",
+        "--",
+        "/*",
+        "$",
+        "${x}",
+        "é",
+        "\u{0}",
+        "1e999",
+        "99999999999999999999999",
+        "SELECT",
+        "FROM",
+        "WINDOW",
+        "STRUCT",
+        "MAP",
+        "CAST",
+        "ARRAY",
     ];
     let mut rng = Rng(42);
     for sql in VALID {
@@ -75,13 +107,49 @@ fn mutations_never_panic() {
 }
 
 #[test]
-fn deep_nesting_is_an_error() {
-    let deep = format!("SELECT {}1{} FROM s;", "(".repeat(10_000), ")".repeat(10_000));
+fn deep_parentheses_are_an_error() {
+    let deep = format!(
+        "SELECT {}1{} FROM s;",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
     assert!(parse_statements(&deep).is_err());
+}
+
+#[test]
+fn deep_unary_operators_are_an_error() {
     let deep = format!("SELECT {}1 FROM s;", "-".repeat(10_000));
-    let _ = parse_statements(&deep);
-    let deep = format!("SELECT a{} FROM s;", "[1]".repeat(2_000));
-    let _ = parse_statements(&deep);
-    let deep = format!("SELECT a{} FROM s;", "->b".repeat(2_000));
-    let _ = parse_statements(&deep);
+    assert!(parse_statements(&deep).is_err());
+    let deep = format!("SELECT {}1 FROM s;", "NOT ".repeat(10_000));
+    assert!(parse_statements(&deep).is_err());
+}
+
+#[test]
+fn long_operator_chains_are_an_error() {
+    for op in ["+", "AND", "->", "||"] {
+        let deep = format!("SELECT a {} FROM s;", format!("{op} b ").repeat(5_000));
+        assert!(parse_statements(&deep).is_err(), "{op}");
+    }
+    // Long but shallow is fine: successive subscripts form one flat access chain.
+    let flat = format!("SELECT a{} FROM s;", "[1]".repeat(5_000));
+    assert!(parse_statements(&flat).is_ok());
+    let wide = format!(
+        "SELECT a FROM s WHERE a IN ({});",
+        vec!["1"; 5_000].join(", ")
+    );
+    assert!(parse_statements(&wide).is_ok());
+}
+
+#[test]
+fn deep_types_and_explains_are_an_error() {
+    let deep = format!(
+        "CREATE STREAM s (a {}INT{});",
+        "ARRAY<".repeat(5_000),
+        ">".repeat(5_000)
+    );
+    assert!(parse_statements(&deep).is_err());
+    let deep = format!("{}SELECT * FROM s;", "EXPLAIN ".repeat(5_000));
+    assert!(parse_statements(&deep).is_err());
+    let joins = format!("SELECT * FROM a{};", " JOIN b ON x = y".repeat(1_000));
+    assert!(parse_statements(&joins).is_err());
 }

@@ -23,7 +23,9 @@ fn create_stream_with_columns_and_properties() {
          h BYTES HEADER('x'), hs ARRAY<STRUCT<KEY STRING, VALUE BYTES>> HEADERS) \
          WITH (kafka_topic='t', PARTITIONS=4, WRAP_SINGLE_VALUE=false, 'value_format'='JSON');",
     );
-    let Statement::CreateSource(c) = s else { panic!("{s:?}") };
+    let Statement::CreateSource(c) = s else {
+        panic!("{s:?}")
+    };
     assert_eq!(c.kind, SourceKind::Stream);
     assert_eq!(c.name, "FOO");
     assert!(c.or_replace && c.if_not_exists && !c.is_source);
@@ -52,20 +54,27 @@ fn create_stream_with_columns_and_properties() {
 #[test]
 fn create_source_table_primary_key_and_custom_type() {
     let s = one("create source table t (k BIGINT PRIMARY KEY, v my_type) with (kafka_topic='t');");
-    let Statement::CreateSource(c) = s else { panic!("{s:?}") };
+    let Statement::CreateSource(c) = s else {
+        panic!("{s:?}")
+    };
     assert!(c.is_source);
     assert_eq!(c.kind, SourceKind::Table);
     assert!(c.columns[0].primary_key);
     assert_eq!(c.columns[0].kind, ColumnKind::Key);
     assert_eq!(c.columns[1].ty, TypeRef::Custom("MY_TYPE".into()));
     assert!(c.columns[1].to_column().is_none());
-    assert_eq!(c.columns[0].to_column().map(|c| c.ty), Some(SqlType::Bigint));
+    assert_eq!(
+        c.columns[0].to_column().map(|c| c.ty),
+        Some(SqlType::Bigint)
+    );
 }
 
 #[test]
 fn create_without_columns() {
     let s = one("CREATE STREAM s WITH (kafka_topic='t', value_format='AVRO');");
-    let Statement::CreateSource(c) = s else { panic!("{s:?}") };
+    let Statement::CreateSource(c) = s else {
+        panic!("{s:?}")
+    };
     assert!(c.columns.is_empty());
     assert_eq!(c.properties.0.len(), 2);
 }
@@ -77,7 +86,9 @@ fn create_as_select() {
          WINDOW TUMBLING (SIZE 1 MINUTE, RETENTION 2 DAYS, GRACE PERIOD 10 SECONDS) \
          GROUP BY id HAVING COUNT(*) > 1 EMIT CHANGES;",
     );
-    let Statement::CreateAsSelect(c) = s else { panic!("{s:?}") };
+    let Statement::CreateAsSelect(c) = s else {
+        panic!("{s:?}")
+    };
     assert_eq!(c.kind, SourceKind::Table);
     assert_eq!(c.name, "AGG");
     assert_eq!(c.properties.0.len(), 1);
@@ -191,7 +202,10 @@ fn joins() {
     );
     assert_eq!(kinds[1], (JoinKind::Left, None));
     assert_eq!(kinds[2].0, JoinKind::Full);
-    assert_eq!(kinds[2].1.map(|w| (w.before, w.after)), Some((secs(10), secs(10))));
+    assert_eq!(
+        kinds[2].1.map(|w| (w.before, w.after)),
+        Some((secs(10), secs(10)))
+    );
     assert_eq!(kinds[3].0, JoinKind::Right);
     assert_eq!(kinds[4].0, JoinKind::Inner);
 }
@@ -205,10 +219,14 @@ fn inserts() {
             if target == "S" && c == &["K".to_string(), "v".to_string()] && values.len() == 2
     ));
     let s = one("INSERT INTO s VALUES ();");
-    assert!(matches!(&s, Statement::InsertValues { columns: None, values, .. } if values.is_empty()));
+    assert!(
+        matches!(&s, Statement::InsertValues { columns: None, values, .. } if values.is_empty())
+    );
     let s = one("INSERT INTO s WITH (QUERY_ID='q1') SELECT * FROM t EMIT CHANGES;");
-    assert!(matches!(&s, Statement::InsertSelect { target, properties, .. }
-        if target == "S" && properties.get("query_id").is_some()));
+    assert!(
+        matches!(&s, Statement::InsertSelect { target, properties, .. }
+        if target == "S" && properties.get("query_id").is_some())
+    );
 }
 
 #[test]
@@ -217,8 +235,20 @@ fn list_and_show() {
     assert_eq!(one("LIST STREAMS;"), ListStreams { extended: false });
     assert_eq!(one("show tables extended;"), ListTables { extended: true });
     assert_eq!(one("SHOW QUERIES;"), ListQueries { extended: false });
-    assert_eq!(one("LIST ALL TOPICS EXTENDED;"), ListTopics { all: true, extended: true });
-    assert_eq!(one("SHOW TOPICS;"), ListTopics { all: false, extended: false });
+    assert_eq!(
+        one("LIST ALL TOPICS EXTENDED;"),
+        ListTopics {
+            all: true,
+            extended: true
+        }
+    );
+    assert_eq!(
+        one("SHOW TOPICS;"),
+        ListTopics {
+            all: false,
+            extended: false
+        }
+    );
     assert_eq!(one("SHOW PROPERTIES;"), ListProperties);
     assert_eq!(one("SHOW FUNCTIONS;"), ListFunctions);
     assert_eq!(one("LIST TYPES;"), ListTypes);
@@ -229,12 +259,35 @@ fn list_and_show() {
 #[test]
 fn describe_explain_terminate() {
     use Statement::*;
-    assert_eq!(one("DESCRIBE foo;"), Describe { name: "FOO".into(), extended: false });
-    assert_eq!(one("DESCRIBE `foo` EXTENDED;"), Describe { name: "foo".into(), extended: true });
-    assert_eq!(one("DESCRIBE STREAMS EXTENDED;"), DescribeStreams { extended: true });
+    assert_eq!(
+        one("DESCRIBE foo;"),
+        Describe {
+            name: "FOO".into(),
+            extended: false
+        }
+    );
+    assert_eq!(
+        one("DESCRIBE `foo` EXTENDED;"),
+        Describe {
+            name: "foo".into(),
+            extended: true
+        }
+    );
+    assert_eq!(
+        one("DESCRIBE STREAMS EXTENDED;"),
+        DescribeStreams { extended: true }
+    );
     assert_eq!(one("DESCRIBE TABLES;"), DescribeTables { extended: false });
-    assert_eq!(one("DESCRIBE FUNCTION substring;"), DescribeFunction { name: "SUBSTRING".into() });
-    assert_eq!(one("EXPLAIN csas_foo_1;"), Explain(ExplainTarget::QueryId("CSAS_FOO_1".into())));
+    assert_eq!(
+        one("DESCRIBE FUNCTION substring;"),
+        DescribeFunction {
+            name: "SUBSTRING".into()
+        }
+    );
+    assert_eq!(
+        one("EXPLAIN csas_foo_1;"),
+        Explain(ExplainTarget::QueryId("CSAS_FOO_1".into()))
+    );
     let Explain(ExplainTarget::Statement(inner)) = one("EXPLAIN  SELECT * FROM s EMIT CHANGES;")
     else {
         panic!()
@@ -242,7 +295,10 @@ fn describe_explain_terminate() {
     assert_eq!(inner.text, "SELECT * FROM s EMIT CHANGES;");
     assert!(matches!(inner.statement, Query(_)));
     assert_eq!(one("TERMINATE ALL;"), Terminate(TerminateTarget::All));
-    assert_eq!(one("terminate ctas_x_3;"), Terminate(TerminateTarget::Query("CTAS_X_3".into())));
+    assert_eq!(
+        one("terminate ctas_x_3;"),
+        Terminate(TerminateTarget::Query("CTAS_X_3".into()))
+    );
 }
 
 #[test]
@@ -250,27 +306,52 @@ fn drop_and_types() {
     use Statement::*;
     assert_eq!(
         one("DROP STREAM IF EXISTS s DELETE TOPIC;"),
-        Drop { kind: SourceKind::Stream, name: "S".into(), if_exists: true, delete_topic: true }
+        Drop {
+            kind: SourceKind::Stream,
+            name: "S".into(),
+            if_exists: true,
+            delete_topic: true
+        }
     );
     assert_eq!(
         one("DROP TABLE t;"),
-        Drop { kind: SourceKind::Table, name: "T".into(), if_exists: false, delete_topic: false }
+        Drop {
+            kind: SourceKind::Table,
+            name: "T".into(),
+            if_exists: false,
+            delete_topic: false
+        }
     );
-    assert_eq!(one("DROP TYPE IF EXISTS addr;"), DropType { name: "ADDR".into(), if_exists: true });
-    let CreateType { name, ty, if_not_exists } =
-        one("CREATE TYPE IF NOT EXISTS addr AS STRUCT<street STRING, n INT>;")
+    assert_eq!(
+        one("DROP TYPE IF EXISTS addr;"),
+        DropType {
+            name: "ADDR".into(),
+            if_exists: true
+        }
+    );
+    let CreateType {
+        name,
+        ty,
+        if_not_exists,
+    } = one("CREATE TYPE IF NOT EXISTS addr AS STRUCT<street STRING, n INT>;")
     else {
         panic!()
     };
     assert_eq!(name, "ADDR");
     assert!(if_not_exists);
     assert_eq!(ty.to_string(), "STRUCT<`STREET` STRING, `N` INTEGER>");
-    let AlterSource { kind, name, columns } =
-        one("ALTER STREAM s ADD COLUMN c INT, ADD d ARRAY<STRING>;")
+    let AlterSource {
+        kind,
+        name,
+        columns,
+    } = one("ALTER STREAM s ADD COLUMN c INT, ADD d ARRAY<STRING>;")
     else {
         panic!()
     };
-    assert_eq!((kind, name.as_str(), columns.len()), (SourceKind::Stream, "S", 2));
+    assert_eq!(
+        (kind, name.as_str(), columns.len()),
+        (SourceKind::Stream, "S", 2)
+    );
 }
 
 #[test]
@@ -278,20 +359,49 @@ fn properties_variables_print_run() {
     use Statement::*;
     assert_eq!(
         one("SET 'auto.offset.reset'='earliest';"),
-        SetProperty { name: "auto.offset.reset".into(), value: "earliest".into() }
+        SetProperty {
+            name: "auto.offset.reset".into(),
+            value: "earliest".into()
+        }
     );
-    assert_eq!(one("UNSET 'auto.offset.reset';"), UnsetProperty { name: "auto.offset.reset".into() });
-    assert_eq!(one("DEFINE x = 'v';"), DefineVariable { name: "x".into(), value: "v".into() });
+    assert_eq!(
+        one("UNSET 'auto.offset.reset';"),
+        UnsetProperty {
+            name: "auto.offset.reset".into()
+        }
+    );
+    assert_eq!(
+        one("DEFINE x = 'v';"),
+        DefineVariable {
+            name: "x".into(),
+            value: "v".into()
+        }
+    );
     assert_eq!(one("UNDEFINE x;"), UndefineVariable { name: "x".into() });
     assert_eq!(
         one("PRINT 'my-topic' FROM BEGINNING INTERVAL 2 LIMIT 5;"),
-        Print { topic: "my-topic".into(), from_beginning: true, interval: Some(2), limit: Some(5) }
+        Print {
+            topic: "my-topic".into(),
+            from_beginning: true,
+            interval: Some(2),
+            limit: Some(5)
+        }
     );
     assert_eq!(
         one("PRINT myTopic;"),
-        Print { topic: "myTopic".into(), from_beginning: false, interval: None, limit: None }
+        Print {
+            topic: "myTopic".into(),
+            from_beginning: false,
+            interval: None,
+            limit: None
+        }
     );
-    assert_eq!(one("RUN SCRIPT '/tmp/x.sql';"), RunScript { path: "/tmp/x.sql".into() });
+    assert_eq!(
+        one("RUN SCRIPT '/tmp/x.sql';"),
+        RunScript {
+            path: "/tmp/x.sql".into()
+        }
+    );
     assert!(err("ASSERT TOPIC x;").contains("not supported"));
 }
 

@@ -1,0 +1,161 @@
+//! A small framework for ksqlDB functions as DataFusion scalar UDFs.
+//!
+//! Every Riffle UDF is a [`KsqlUdf`]: a name (the upper-case ksqlDB name, so that DataFusion's
+//! case-sensitive lookup finds it and expressions print as ksqlDB prints them), a function that
+//! types a call (choosing the overload the way ksqlDB's function registry does, and failing with
+//! ksqlDB's message), and a function that evaluates it on whole arrays.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::logical_expr::{
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
+
+use crate::types::type_name;
+
+/// Chooses the argument types a call is coerced to and its result type.
+///
+/// Gets the argument types and, for literal arguments, their values (so that e.g. `CAST`'s
+/// target type can travel as a string literal).
+pub type TypeFn = fn(&[DataType], &[Option<ScalarValue>]) -> Result<Typed>;
+
+/// Evaluates a call on arrays of equal length (scalars are expanded first).
+pub type EvalFn = fn(&[ArrayRef], &DataType) -> Result<ArrayRef>;
+
+/// The outcome of typing a call: what to coerce the arguments to, and the result type.
+#[derive(Debug, Clone)]
+pub struct Typed {
+    /// Argument types after coercion (same length as the call's arguments).
+    pub args: Vec<DataType>,
+    /// Result type.
+    pub ret: DataType,
+}
+
+impl Typed {
+    /// A call whose arguments are used as they are.
+    pub fn new(args: &[DataType], ret: DataType) -> Typed {
+        Typed {
+            args: args.to_vec(),
+            ret,
+        }
+    }
+}
+
+/// A ksqlDB function implemented by Riffle.
+#[derive(Debug)]
+pub struct KsqlUdf {
+    name: &'static str,
+    signature: Signature,
+    typer: TypeFn,
+    eval: EvalFn,
+}
+
+impl PartialEq for KsqlUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for KsqlUdf {}
+
+impl Hash for KsqlUdf {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl KsqlUdf {
+    /// A deterministic function.
+    pub fn new(name: &'static str, typer: TypeFn, eval: EvalFn) -> KsqlUdf {
+        KsqlUdf {
+            name,
+            signature: Signature::user_defined(Volatility::Immutable),
+            typer,
+            eval,
+        }
+    }
+
+    /// Wraps it for registration.
+    pub fn into_udf(self) -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::new_from_impl(self))
+    }
+}
+
+impl ScalarUDFImpl for KsqlUdf {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let none = vec![None; arg_types.len()];
+        Ok((self.typer)(arg_types, &none)?.args)
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        let none = vec![None; arg_types.len()];
+        Ok((self.typer)(arg_types, &none)?.ret)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let types: Vec<DataType> = args
+            .arg_fields
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let scalars: Vec<Option<ScalarValue>> =
+            args.scalar_arguments.iter().map(|s| s.cloned()).collect();
+        let typed = (self.typer)(&types, &scalars)?;
+        Ok(Arc::new(Field::new(self.name, typed.ret, true)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let mut arrays = args
+            .args
+            .into_iter()
+            .map(|a| a.into_array(n))
+            .collect::<Result<Vec<_>>>()?;
+        if arrays.is_empty() {
+            // Functions without arguments learn the row count from a null column.
+            arrays.push(Arc::new(datafusion::arrow::array::NullArray::new(n)));
+        }
+        let out = (self.eval)(&arrays, args.return_field.data_type())?;
+        if out.len() != n {
+            return exec_err!("{} produced {} rows for {n}", self.name, out.len());
+        }
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+/// Fails unless a call has between `min` and `max` arguments, with ksqlDB's wording.
+pub fn arity(name: &str, args: &[DataType], min: usize, max: usize) -> Result<()> {
+    if args.len() < min || args.len() > max {
+        return plan_err!(
+            "Function '{name}' does not accept parameters ({}).",
+            type_list(args)
+        );
+    }
+    Ok(())
+}
+
+/// ksqlDB's "does not accept parameters" error for `name` called with `args`.
+pub fn no_overload<T>(name: &str, args: &[DataType]) -> Result<T> {
+    plan_err!(
+        "Function '{name}' does not accept parameters ({}).",
+        type_list(args)
+    )
+}
+
+/// `INTEGER, STRING` for a list of types.
+pub fn type_list(args: &[DataType]) -> String {
+    args.iter().map(type_name).collect::<Vec<_>>().join(", ")
+}
