@@ -129,7 +129,11 @@ fn run_bench(args: &BenchArgs) -> ExitCode {
         "riffle bench: {} JSON records, {} partition(s), {} log",
         opts.records,
         opts.partitions,
-        if opts.in_memory { "in-memory" } else { "embedded (RocksDB)" }
+        if opts.in_memory {
+            "in-memory"
+        } else {
+            "embedded (RocksDB)"
+        }
     );
     match riffle_bench::run_csas(&opts) {
         Ok(r) => {
@@ -188,9 +192,11 @@ fn settings(args: &ServerArgs, file: BTreeMap<String, String>) -> anyhow::Result
     let service_id = file
         .remove("ksql.service.id")
         .unwrap_or_else(|| EngineConfig::default().service_id);
-    let processing_log_stream = file
+    // Unlike ksqlDB (default false), the processing log stream is created unless disabled: bad
+    // records should be queryable out of the box.
+    let processing_log_stream = !file
         .get("ksql.logging.processing.stream.auto.create")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
     let mut properties = BTreeMap::new();
     for (k, v) in &file {
         if let Some(short) = k.strip_prefix("ksql.streams.") {

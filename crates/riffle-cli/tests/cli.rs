@@ -55,7 +55,7 @@ fn get(port: u16, path: &str) -> std::io::Result<u16> {
 }
 
 fn start_server(data: &Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_riffle"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_riffle"))
         .args([
             "server",
             "--listeners",
@@ -74,6 +74,8 @@ fn start_server(data: &Path, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not become healthy on port {port}");
 }
 

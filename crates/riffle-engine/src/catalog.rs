@@ -115,11 +115,9 @@ pub struct Catalog {
 impl Catalog {
     /// Looks a source up, with ksqlDB's error when it is missing.
     pub fn source(&self, name: &str) -> crate::Result<&Source> {
-        self.sources.get(name).ok_or_else(|| {
-            crate::EngineError::NotFound(format!(
-                "{name} does not exist."
-            ))
-        })
+        self.sources
+            .get(name)
+            .ok_or_else(|| crate::EngineError::NotFound(format!("{name} does not exist.")))
     }
 
     /// Queries that read `name`.

@@ -54,7 +54,9 @@ impl CommandLog {
                 let Some(v) = r.record.value else { continue };
                 match serde_json::from_slice::<Command>(&v) {
                     Ok(c) => out.push(c),
-                    Err(e) => tracing::warn!(offset = r.offset, error = %e, "skipping unreadable command"),
+                    Err(e) => {
+                        tracing::warn!(offset = r.offset, error = %e, "skipping unreadable command")
+                    }
                 }
             }
         }

@@ -32,11 +32,16 @@ impl With {
     fn partitions(&self) -> Result<Option<u32>> {
         match self.get("PARTITIONS") {
             None => Ok(None),
-            Some(p) => p.parse::<u32>().ok().filter(|n| *n > 0).map(Some).ok_or_else(|| {
-                EngineError::statement(format!(
-                    "Invalid value {p} for property PARTITIONS: must be a positive integer"
-                ))
-            }),
+            Some(p) => p
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| {
+                    EngineError::statement(format!(
+                        "Invalid value {p} for property PARTITIONS: must be a positive integer"
+                    ))
+                }),
         }
     }
 }
@@ -105,7 +110,11 @@ fn timestamp_of(with: &With, schema: &LogicalSchema) -> Result<Option<TimestampC
         return Ok(None);
     };
     let name = col.trim_matches('`').to_string();
-    let name = if col.starts_with('`') { name } else { name.to_ascii_uppercase() };
+    let name = if col.starts_with('`') {
+        name
+    } else {
+        name.to_ascii_uppercase()
+    };
     if schema.column(&name).is_none() {
         return Err(EngineError::statement(format!(
             "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{name}'"
@@ -119,7 +128,12 @@ fn timestamp_of(with: &With, schema: &LogicalSchema) -> Result<Option<TimestampC
 
 /// Makes sure `topic` exists, creating it with `partitions` (or one partition on the embedded
 /// log, where nobody else creates topics).
-fn ensure_topic(engine: &Engine, topic: &str, partitions: Option<u32>, replaying: bool) -> Result<u32> {
+fn ensure_topic(
+    engine: &Engine,
+    topic: &str,
+    partitions: Option<u32>,
+    replaying: bool,
+) -> Result<u32> {
     if let Some(t) = engine.log().topic(topic) {
         return Ok(t.partitions);
     }
@@ -142,7 +156,10 @@ fn resolve_columns(
     let types = engine.catalog().types;
     let mut out: Vec<Column> = Vec::with_capacity(defs.len());
     for d in defs {
-        if matches!(d.name.as_str(), "ROWTIME" | "ROWPARTITION" | "ROWOFFSET" | "WINDOWSTART" | "WINDOWEND") {
+        if matches!(
+            d.name.as_str(),
+            "ROWTIME" | "ROWPARTITION" | "ROWOFFSET" | "WINDOWSTART" | "WINDOWEND"
+        ) {
             return Err(EngineError::statement(format!(
                 "'{}' is a reserved column name. You cannot use it as a name for a column.",
                 d.name
@@ -206,7 +223,12 @@ pub(crate) fn create_source(
             return Ok(current_status(
                 text,
                 format!("{}/`{}`/create", kind.lower(), c.name),
-                format!("Cannot add {} {}: A {} with the same name already exists.", kind.lower(), c.name, existing.source_type.lower()),
+                format!(
+                    "Cannot add {} {}: A {} with the same name already exists.",
+                    kind.lower(),
+                    c.name,
+                    existing.source_type.lower()
+                ),
                 None,
                 engine.lock_state()?.commands.next_seq,
             ));
@@ -224,7 +246,9 @@ pub(crate) fn create_source(
         }
     }
     let topic = with.get("KAFKA_TOPIC").map(str::to_string).ok_or_else(|| {
-        EngineError::statement("Missing required property \"KAFKA_TOPIC\" which has no default value.")
+        EngineError::statement(
+            "Missing required property \"KAFKA_TOPIC\" which has no default value.",
+        )
     })?;
     let schema = LogicalSchema::new(resolve_columns(engine, kind, &c.columns)?);
     let (mut key_format, mut value_format) = formats(&with, None)?;
@@ -232,7 +256,15 @@ pub(crate) fn create_source(
         has_key_columns: schema.key_columns().next().is_some(),
         has_value_columns: schema.value_columns().next().is_some(),
     };
-    crate::schemas::bind_formats(engine, &with, &topic, &c.name, statement, &mut key_format, &mut value_format)?;
+    crate::schemas::bind_formats(
+        engine,
+        &with,
+        &topic,
+        &c.name,
+        statement,
+        &mut key_format,
+        &mut value_format,
+    )?;
     let schema = crate::schemas::infer_columns(schema, &key_format, &value_format)?;
     if kind == SourceType::Table && schema.key_columns().next().is_none() {
         return Err(EngineError::statement(
@@ -256,7 +288,11 @@ pub(crate) fn create_source(
         read_only: c.is_source,
         windowed: false,
     };
-    engine.lock_state()?.catalog.sources.insert(c.name.clone(), source);
+    engine
+        .lock_state()?
+        .catalog
+        .sources
+        .insert(c.name.clone(), source);
     let created = match kind {
         SourceType::Stream => "Stream created",
         SourceType::Table => "Table created",
@@ -275,9 +311,11 @@ fn single_source(engine: &Engine, query: &Query) -> Result<(Source, SourceRef)> 
     match &query.from {
         Relation::Source { name, alias } => {
             let catalog = engine.catalog();
-            let src = catalog.sources.get(name).cloned().ok_or_else(|| {
-                EngineError::NotFound(format!("{name} does not exist."))
-            })?;
+            let src = catalog
+                .sources
+                .get(name)
+                .cloned()
+                .ok_or_else(|| EngineError::NotFound(format!("{name} does not exist.")))?;
             let r = SourceRef {
                 name: name.clone(),
                 alias: alias.clone(),
@@ -304,25 +342,50 @@ pub(crate) fn create_as_select(
     }
     if let Some(existing) = engine.catalog().sources.get(&c.name) {
         if c.if_not_exists {
-            return Ok(current_status(text, format!("{}/`{}`/create", kind.lower(), c.name), String::new(), None, engine.lock_state()?.commands.next_seq));
+            return Ok(current_status(
+                text,
+                format!("{}/`{}`/create", kind.lower(), c.name),
+                String::new(),
+                None,
+                engine.lock_state()?.commands.next_seq,
+            ));
         }
         return Err(already_exists(kind, existing, &c.name));
     }
     let (source, source_ref) = single_source(engine, &c.query)?;
     if source.source_type == SourceType::Table {
-        return Err(EngineError::statement("Queries over tables are not supported yet"));
+        return Err(EngineError::statement(
+            "Queries over tables are not supported yet",
+        ));
     }
     let plan = plan_select(&engine.inner.planner, &c.query, &source_ref, Some(&c.name))?;
     let with = With::new(&c.properties);
-    let (mut key_format, mut value_format) = formats(&with, Some((&source.key_format, &source.value_format)))?;
+    let (mut key_format, mut value_format) =
+        formats(&with, Some((&source.key_format, &source.value_format)))?;
     if plan.output.key_columns().next().is_none() {
         // ksqlDB writes key-less results with the NONE key format.
         key_format = Format::from_name("NONE")?;
     }
-    let topic = with.get("KAFKA_TOPIC").map(str::to_string).unwrap_or_else(|| c.name.clone());
-    crate::schemas::bind_formats(engine, &with, &topic, &c.name, crate::schemas::Statement::CreateAs, &mut key_format, &mut value_format)?;
+    let topic = with
+        .get("KAFKA_TOPIC")
+        .map(str::to_string)
+        .unwrap_or_else(|| c.name.clone());
+    crate::schemas::bind_formats(
+        engine,
+        &with,
+        &topic,
+        &c.name,
+        crate::schemas::Statement::CreateAs,
+        &mut key_format,
+        &mut value_format,
+    )?;
     check_columns(&plan.output, &key_format, &value_format, &with)?;
-    crate::schemas::register_schemas(&plan.output, &key_format, &value_format, crate::schemas::Statement::CreateAs)?;
+    crate::schemas::register_schemas(
+        &plan.output,
+        &key_format,
+        &value_format,
+        crate::schemas::Statement::CreateAs,
+    )?;
     let source_partitions = engine.log().topic(&source.topic).map(|t| t.partitions);
     let partitions = with.partitions()?.or(source_partitions);
     ensure_topic(engine, &topic, partitions, session.replaying)?;
@@ -341,7 +404,11 @@ pub(crate) fn create_as_select(
         windowed: false,
     };
     let query_id = next_query_id(engine, &format!("CSAS_{}", c.name))?;
-    engine.lock_state()?.catalog.sources.insert(c.name.clone(), sink.clone());
+    engine
+        .lock_state()?
+        .catalog
+        .sources
+        .insert(c.name.clone(), sink.clone());
     start_query(engine, &query_id, text, source, sink, plan, session)?;
     Ok(current_status(
         text,
@@ -465,7 +532,13 @@ pub(crate) fn terminate(
             let id = id.to_ascii_uppercase();
             if !engine.catalog().queries.contains_key(&id) {
                 if engine.close_push_query(&id) {
-                    return Ok(current_status(text, format!("terminate/{id}/execute"), "Query terminated.".into(), None, 0));
+                    return Ok(current_status(
+                        text,
+                        format!("terminate/{id}/execute"),
+                        "Query terminated.".into(),
+                        None,
+                        0,
+                    ));
                 }
                 return Err(EngineError::NotFound(format!("Unknown queryId: {id}")));
             }
@@ -502,9 +575,18 @@ pub(crate) fn drop_source(
     let catalog = engine.catalog();
     let Some(source) = catalog.sources.get(name) else {
         if if_exists {
-            return Ok(current_status(text, format!("{}/`{name}`/drop", kind.lower()), format!("Source `{name}` does not exist."), None, engine.lock_state()?.commands.next_seq));
+            return Ok(current_status(
+                text,
+                format!("{}/`{name}`/drop", kind.lower()),
+                format!("Source `{name}` does not exist."),
+                None,
+                engine.lock_state()?.commands.next_seq,
+            ));
         }
-        return Err(EngineError::NotFound(format!("{} {name} does not exist.", title(kind))));
+        return Err(EngineError::NotFound(format!(
+            "{} {name} does not exist.",
+            title(kind)
+        )));
     };
     if source.source_type != kind {
         return Err(EngineError::statement(format!(
@@ -518,17 +600,33 @@ pub(crate) fn drop_source(
             "Cannot delete topic for read-only source: {name}"
         )));
     }
-    let readers: Vec<String> = catalog.readers_of(name).iter().map(|q| q.id.clone()).collect();
-    let writers: Vec<String> = catalog.writers_of(name).iter().map(|q| q.id.clone()).collect();
+    let readers: Vec<String> = catalog
+        .readers_of(name)
+        .iter()
+        .map(|q| q.id.clone())
+        .collect();
+    let writers: Vec<String> = catalog
+        .writers_of(name)
+        .iter()
+        .map(|q| q.id.clone())
+        .collect();
     if !readers.is_empty() || !writers.is_empty() {
         let mut msg = format!("Cannot drop {name}.");
         if !readers.is_empty() {
-            msg.push_str(&format!("\nThe following queries read from this source: [{}].", readers.join(", ")));
+            msg.push_str(&format!(
+                "\nThe following queries read from this source: [{}].",
+                readers.join(", ")
+            ));
         }
         if !writers.is_empty() {
-            msg.push_str(&format!("\nThe following queries write into this source: [{}].", writers.join(", ")));
+            msg.push_str(&format!(
+                "\nThe following queries write into this source: [{}].",
+                writers.join(", ")
+            ));
         }
-        msg.push_str(&format!("\nYou need to terminate them before dropping {name}."));
+        msg.push_str(&format!(
+            "\nYou need to terminate them before dropping {name}."
+        ));
         return Err(EngineError::statement(msg));
     }
     let seq = record_command(engine, text, session)?;

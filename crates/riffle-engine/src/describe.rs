@@ -2,9 +2,9 @@
 
 use riffle_api::{
     FieldInfo, FieldSchema, FunctionNameList, KafkaTopicInfo, KafkaTopicsList, KsqlEntity,
-    PropertiesList, Property, QueriesList, QueryDescription, QueryDescriptionEntity,
-    RunningQuery, SimpleFunctionInfo, SourceDescription, SourceDescriptionEntity,
-    SourceDescriptionList, SourceInfo, StreamsList, TablesList, VariableInfo, VariablesList,
+    PropertiesList, Property, QueriesList, QueryDescription, QueryDescriptionEntity, RunningQuery,
+    SimpleFunctionInfo, SourceDescription, SourceDescriptionEntity, SourceDescriptionList,
+    SourceInfo, StreamsList, TablesList, VariableInfo, VariablesList,
 };
 use riffle_sql::ExplainTarget;
 use riffle_types::{ColumnKind, LogicalSchema, SqlType};
@@ -79,7 +79,12 @@ pub(crate) fn list_queries(engine: &Engine, _extended: bool, text: &str) -> Resu
     }))
 }
 
-pub(crate) fn list_topics(engine: &Engine, all: bool, _extended: bool, text: &str) -> Result<KsqlEntity> {
+pub(crate) fn list_topics(
+    engine: &Engine,
+    all: bool,
+    _extended: bool,
+    text: &str,
+) -> Result<KsqlEntity> {
     let topics = engine
         .log()
         .topics()
@@ -97,7 +102,11 @@ pub(crate) fn list_topics(engine: &Engine, all: bool, _extended: bool, text: &st
     }))
 }
 
-pub(crate) fn list_properties(engine: &Engine, session: &Session, text: &str) -> Result<KsqlEntity> {
+pub(crate) fn list_properties(
+    engine: &Engine,
+    session: &Session,
+    text: &str,
+) -> Result<KsqlEntity> {
     let mut props: Vec<Property> = Vec::new();
     let defaults = [
         ("ksql.service.id", engine.config().service_id.clone()),
@@ -116,18 +125,35 @@ pub(crate) fn list_properties(engine: &Engine, session: &Session, text: &str) ->
         match value {
             Some(v) => {
                 overwritten.push(k.to_string());
-                props.push(Property { name: k.into(), scope: "KSQL".into(), value: v });
+                props.push(Property {
+                    name: k.into(),
+                    scope: "KSQL".into(),
+                    value: v,
+                });
             }
             None => {
                 default_names.push(k.to_string());
-                props.push(Property { name: k.into(), scope: "KSQL".into(), value: v });
+                props.push(Property {
+                    name: k.into(),
+                    scope: "KSQL".into(),
+                    value: v,
+                });
             }
         }
     }
-    for (k, v) in engine.config().properties.iter().chain(session.properties.iter()) {
+    for (k, v) in engine
+        .config()
+        .properties
+        .iter()
+        .chain(session.properties.iter())
+    {
         if !props.iter().any(|p| &p.name == k) {
             overwritten.push(k.clone());
-            props.push(Property { name: k.clone(), scope: "KSQL".into(), value: v.clone() });
+            props.push(Property {
+                name: k.clone(),
+                scope: "KSQL".into(),
+                value: v.clone(),
+            });
         }
     }
     Ok(KsqlEntity::Properties(PropertiesList {
@@ -141,8 +167,24 @@ pub(crate) fn list_properties(engine: &Engine, session: &Session, text: &str) ->
 
 pub(crate) fn list_functions(text: &str) -> Result<KsqlEntity> {
     let names = [
-        "ABS", "CEIL", "CONCAT", "COALESCE", "FLOOR", "IFNULL", "INSTR", "LCASE", "LEN",
-        "LPAD", "NULLIF", "REPLACE", "ROUND", "RPAD", "SQRT", "SUBSTRING", "TRIM", "UCASE",
+        "ABS",
+        "CEIL",
+        "CONCAT",
+        "COALESCE",
+        "FLOOR",
+        "IFNULL",
+        "INSTR",
+        "LCASE",
+        "LEN",
+        "LPAD",
+        "NULLIF",
+        "REPLACE",
+        "ROUND",
+        "RPAD",
+        "SQRT",
+        "SUBSTRING",
+        "TRIM",
+        "UCASE",
     ];
     Ok(KsqlEntity::FunctionNames(FunctionNameList {
         statement_text: text.into(),
@@ -162,7 +204,10 @@ pub(crate) fn list_variables(session: &Session, text: &str) -> KsqlEntity {
     let mut vars: Vec<VariableInfo> = session
         .variables
         .iter()
-        .map(|(k, v)| VariableInfo { name: k.clone(), value: v.clone() })
+        .map(|(k, v)| VariableInfo {
+            name: k.clone(),
+            value: v.clone(),
+        })
         .collect();
     vars.sort_by(|a, b| a.name.cmp(&b.name));
     KsqlEntity::Variables(VariablesList {
@@ -188,7 +233,11 @@ pub(crate) fn field_schema(ty: &SqlType) -> FieldSchema {
             SqlType::Struct(fields) => Some(
                 fields
                     .iter()
-                    .map(|f| FieldInfo { name: f.name.clone(), schema: field_schema(&f.ty), r#type: None })
+                    .map(|f| FieldInfo {
+                        name: f.name.clone(),
+                        schema: field_schema(&f.ty),
+                        r#type: None,
+                    })
                     .collect(),
             ),
             _ => None,
@@ -235,11 +284,23 @@ fn description(engine: &Engine, s: &Source, extended: bool) -> SourceDescription
     SourceDescription {
         name: s.name.clone(),
         windowed: s.windowed,
-        read_queries: catalog.readers_of(&s.name).into_iter().map(summarize).collect(),
-        write_queries: catalog.writers_of(&s.name).into_iter().map(summarize).collect(),
+        read_queries: catalog
+            .readers_of(&s.name)
+            .into_iter()
+            .map(summarize)
+            .collect(),
+        write_queries: catalog
+            .writers_of(&s.name)
+            .into_iter()
+            .map(summarize)
+            .collect(),
         fields: fields_of(&s.schema),
         r#type: s.source_type.name().into(),
-        timestamp: s.timestamp.as_ref().map(|t| t.column.clone()).unwrap_or_default(),
+        timestamp: s
+            .timestamp
+            .as_ref()
+            .map(|t| t.column.clone())
+            .unwrap_or_default(),
         statistics: String::new(),
         error_stats: String::new(),
         extended,
@@ -254,10 +315,17 @@ fn description(engine: &Engine, s: &Source, extended: bool) -> SourceDescription
     }
 }
 
-pub(crate) fn describe_source(engine: &Engine, name: &str, extended: bool, text: &str) -> Result<KsqlEntity> {
+pub(crate) fn describe_source(
+    engine: &Engine,
+    name: &str,
+    extended: bool,
+    text: &str,
+) -> Result<KsqlEntity> {
     let catalog = engine.catalog();
     let s = catalog.sources.get(name).ok_or_else(|| {
-        EngineError::NotFound(format!("Could not find STREAM/TABLE '{name}' in the Metastore"))
+        EngineError::NotFound(format!(
+            "Could not find STREAM/TABLE '{name}' in the Metastore"
+        ))
     })?;
     Ok(KsqlEntity::SourceDescription(SourceDescriptionEntity {
         statement_text: text.into(),
@@ -266,7 +334,12 @@ pub(crate) fn describe_source(engine: &Engine, name: &str, extended: bool, text:
     }))
 }
 
-pub(crate) fn describe_all(engine: &Engine, kind: SourceType, extended: bool, text: &str) -> Result<KsqlEntity> {
+pub(crate) fn describe_all(
+    engine: &Engine,
+    kind: SourceType,
+    extended: bool,
+    text: &str,
+) -> Result<KsqlEntity> {
     let catalog = engine.catalog();
     Ok(KsqlEntity::SourceDescriptions(SourceDescriptionList {
         statement_text: text.into(),

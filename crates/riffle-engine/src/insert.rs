@@ -57,7 +57,9 @@ pub(crate) fn insert_values(
             .physical
             .evaluate(&one_row)
             .and_then(|v| v.into_array(1))
-            .map_err(|e| EngineError::statement(format!("Failed to insert values into '{target}'. {e}")))?;
+            .map_err(|e| {
+                EngineError::statement(format!("Failed to insert values into '{target}'. {e}"))
+            })?;
         arrays.push((name.clone(), v));
     }
     produce_row(engine, &source, arrays)?;
@@ -88,7 +90,10 @@ pub(crate) fn insert_json(engine: &Engine, target: &str, row: &serde_json::Value
         };
         let bytes = serde_json::to_vec(&serde_json::json!({ col.name.clone(): v }))
             .map_err(|e| EngineError::Internal(e.to_string()))?;
-        let single = [Column { kind: ColumnKind::Value, ..col.clone() }];
+        let single = [Column {
+            kind: ColumnKind::Value,
+            ..col.clone()
+        }];
         let decoded = json.decode(&single, &[Some(&bytes)], false);
         if let Some((_, msg)) = decoded.errors.first() {
             return Err(EngineError::statement(format!(
@@ -102,7 +107,10 @@ pub(crate) fn insert_json(engine: &Engine, target: &str, row: &serde_json::Value
     }
     if let Some((_, v)) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("ROWTIME")) {
         if let Some(t) = v.as_i64() {
-            arrays.push(("ROWTIME".into(), Arc::new(Int64Array::from(vec![t])) as ArrayRef));
+            arrays.push((
+                "ROWTIME".into(),
+                Arc::new(Int64Array::from(vec![t])) as ArrayRef,
+            ));
         }
     }
     produce_row(engine, &source, arrays)
@@ -126,7 +134,12 @@ fn writable(engine: &Engine, target: &str) -> Result<Source> {
 
 /// Encodes one row given as single-element arrays by column name and appends it.
 fn produce_row(engine: &Engine, source: &Source, given: Vec<(String, ArrayRef)>) -> Result<()> {
-    let find = |name: &str| given.iter().find(|(n, _)| n == name).map(|(_, a)| a.clone());
+    let find = |name: &str| {
+        given
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| a.clone())
+    };
     for (n, _) in &given {
         if n != "ROWTIME" && n != "ROWPARTITION" && source.schema.column(n).is_none() {
             return Err(EngineError::statement(format!(
@@ -168,12 +181,26 @@ fn produce_row(engine: &Engine, source: &Source, given: Vec<(String, ArrayRef)>)
     let key = if key_cols.is_empty() {
         None
     } else {
-        source.key_format.encode(&key_cols, &keys, true)?.into_iter().next().flatten()
+        source
+            .key_format
+            .encode(&key_cols, &keys, true)?
+            .into_iter()
+            .next()
+            .flatten()
     };
-    let value = source.value_format.encode(&value_cols, &values, false)?.into_iter().next().flatten();
+    let value = source
+        .value_format
+        .encode(&value_cols, &values, false)?
+        .into_iter()
+        .next()
+        .flatten();
     let timestamp = find("ROWTIME")
         .and_then(|a| cast(&a, &datafusion::arrow::datatypes::DataType::Int64).ok())
-        .and_then(|a| a.as_any().downcast_ref::<Int64Array>().and_then(|t| t.is_valid(0).then(|| t.value(0))))
+        .and_then(|a| {
+            a.as_any()
+                .downcast_ref::<Int64Array>()
+                .and_then(|t| t.is_valid(0).then(|| t.value(0)))
+        })
         .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
     engine.log().produce(
         &source.topic,

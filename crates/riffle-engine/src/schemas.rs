@@ -258,7 +258,11 @@ mod tests {
             r#"{"type":"record","name":"r","fields":[{"name":"c1","type":"long"}]}"#,
         )
         .unwrap();
-        run(&e, "CREATE STREAM S WITH (kafka_topic='in', format='AVRO');").unwrap();
+        run(
+            &e,
+            "CREATE STREAM S WITH (kafka_topic='in', format='AVRO');",
+        )
+        .unwrap();
         let s = e.catalog().sources["S"].clone();
         let names: Vec<&str> = s.schema.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, vec!["ROWKEY", "C1"]);
@@ -274,9 +278,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("Table elements and VALUE_SCHEMA_ID"), "{err}");
-        let err = run(&e, "CREATE STREAM X WITH (kafka_topic='none', value_format='AVRO');")
-            .unwrap_err();
-        assert!(err.contains("does not exist in the Schema Registry"), "{err}");
+        let err = run(
+            &e,
+            "CREATE STREAM X WITH (kafka_topic='none', value_format='AVRO');",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("does not exist in the Schema Registry"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -289,7 +299,11 @@ mod tests {
         .unwrap();
         let r = e.schema_registry();
         assert!(r.subject_exists("s-key"));
-        assert!(r.latest("s-value").unwrap().text.contains("KsqlDataSourceSchema"));
+        assert!(r
+            .latest("s-value")
+            .unwrap()
+            .text
+            .contains("KsqlDataSourceSchema"));
         run(&e, "CREATE STREAM O AS SELECT * FROM S;").unwrap();
         assert!(r.latest("O-key").unwrap().text.contains("OKey"));
         assert!(r.subject_exists("O-value"));
@@ -299,6 +313,9 @@ mod tests {
              value_schema_full_name='x');",
         )
         .unwrap_err();
-        assert!(err.contains("JSON does not support the following configs"), "{err}");
+        assert!(
+            err.contains("JSON does not support the following configs"),
+            "{err}"
+        );
     }
 }

@@ -27,8 +27,12 @@ fn values(engine: &Engine, topic: &str) -> Vec<(Option<String>, Option<String>)>
     recs.sort_by_key(|r| r.seq);
     for r in recs {
         out.push((
-            r.record.key.map(|k| String::from_utf8_lossy(&k).to_string()),
-            r.record.value.map(|v| String::from_utf8_lossy(&v).to_string()),
+            r.record
+                .key
+                .map(|k| String::from_utf8_lossy(&k).to_string()),
+            r.record
+                .value
+                .map(|v| String::from_utf8_lossy(&v).to_string()),
         ));
     }
     out
@@ -38,9 +42,18 @@ fn values(engine: &Engine, topic: &str) -> Vec<(Option<String>, Option<String>)>
 fn csas_filters_and_projects() {
     let engine = Engine::open(EngineConfig::default()).unwrap();
     exec(&engine, "CREATE STREAM S (K STRING KEY, ID BIGINT, NAME STRING) WITH (kafka_topic='s', value_format='JSON');");
-    exec(&engine, "INSERT INTO S (K, ID, NAME) VALUES ('a', 1, 'one');");
-    exec(&engine, "INSERT INTO S (K, ID, NAME) VALUES ('b', 200, 'two hundred');");
-    exec(&engine, "CREATE STREAM OUT AS SELECT K, ID * 2 AS DOUBLED, UCASE(NAME) AS N FROM S WHERE ID > 100;");
+    exec(
+        &engine,
+        "INSERT INTO S (K, ID, NAME) VALUES ('a', 1, 'one');",
+    );
+    exec(
+        &engine,
+        "INSERT INTO S (K, ID, NAME) VALUES ('b', 200, 'two hundred');",
+    );
+    exec(
+        &engine,
+        "CREATE STREAM OUT AS SELECT K, ID * 2 AS DOUBLED, UCASE(NAME) AS N FROM S WHERE ID > 100;",
+    );
     engine.run_until_idle().unwrap();
     let out = values(&engine, "OUT");
     assert_eq!(out.len(), 1, "{out:?}");
@@ -52,20 +65,29 @@ fn csas_filters_and_projects() {
 #[test]
 fn restart_resumes_without_duplicates() {
     let dir = tempfile::tempdir().unwrap();
-    let config = EngineConfig { data_dir: Some(dir.path().to_path_buf()), ..EngineConfig::default() };
+    let config = EngineConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..EngineConfig::default()
+    };
     {
         let engine = Engine::open(config.clone()).unwrap();
         exec(&engine, "CREATE STREAM S (K STRING KEY, ID BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=2);");
         exec(&engine, "CREATE STREAM OUT AS SELECT K, ID FROM S;");
         for i in 0..10 {
-            exec(&engine, &format!("INSERT INTO S (K, ID) VALUES ('k{i}', {i});"));
+            exec(
+                &engine,
+                &format!("INSERT INTO S (K, ID) VALUES ('k{i}', {i});"),
+            );
         }
         engine.run_until_idle().unwrap();
     }
     let engine = Engine::open(config).unwrap();
     assert!(engine.catalog().queries.contains_key("CSAS_OUT_0"));
     for i in 10..15 {
-        exec(&engine, &format!("INSERT INTO S (K, ID) VALUES ('k{i}', {i});"));
+        exec(
+            &engine,
+            &format!("INSERT INTO S (K, ID) VALUES ('k{i}', {i});"),
+        );
     }
     engine.run_until_idle().unwrap();
     assert_eq!(values(&engine, "OUT").len(), 15);
@@ -74,8 +96,87 @@ fn restart_resumes_without_duplicates() {
 #[test]
 fn errors_are_clear() {
     let engine = Engine::open(EngineConfig::default()).unwrap();
-    let err = engine.execute("CREATE STREM X;", &props(), &HashMap::new()).unwrap_err();
+    let err = engine
+        .execute("CREATE STREM X;", &props(), &HashMap::new())
+        .unwrap_err();
     assert!(err.to_string().contains("line 1"), "{err}");
-    let err = engine.execute("CREATE STREAM O AS SELECT * FROM NOPE;", &props(), &HashMap::new()).unwrap_err();
+    let err = engine
+        .execute(
+            "CREATE STREAM O AS SELECT * FROM NOPE;",
+            &props(),
+            &HashMap::new(),
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("NOPE does not exist"), "{err}");
+}
+
+#[test]
+fn type_errors_name_the_problem() {
+    let engine = Engine::open(EngineConfig::default()).unwrap();
+    exec(
+        &engine,
+        "CREATE STREAM S (K STRING KEY, ID INT) WITH (kafka_topic='s', value_format='JSON');",
+    );
+    let err = engine
+        .execute(
+            "CREATE STREAM O AS SELECT K, ID FROM S WHERE ID > 'x';",
+            &props(),
+            &HashMap::new(),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Cannot compare ID (INTEGER) to 'x' (STRING) with GREATER_THAN"),
+        "{err}"
+    );
+    let err = engine
+        .execute(
+            "CREATE STREAM O AS SELECT K, NOPE FROM S;",
+            &props(),
+            &HashMap::new(),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("SELECT column 'NOPE' cannot be resolved"),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_records_go_to_the_processing_log_and_the_query_continues() {
+    let config = EngineConfig {
+        processing_log_stream: true,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(config).unwrap();
+    exec(
+        &engine,
+        "CREATE STREAM S (K STRING KEY, ID INT) WITH (kafka_topic='s', value_format='JSON');",
+    );
+    exec(&engine, "CREATE STREAM O AS SELECT K, ID FROM S;");
+    let log = engine.log();
+    let record = |v: &str| riffle_log::Record {
+        key: Some(bytes::Bytes::from_static(b"k")),
+        value: Some(bytes::Bytes::from(v.to_string())),
+        timestamp: 1,
+        headers: vec![],
+    };
+    log.produce("s", None, record("{\"ID\": 1}")).unwrap();
+    log.produce("s", None, record("{not json")).unwrap();
+    log.produce("s", None, record("{\"ID\": \"not a number\"}"))
+        .unwrap();
+    log.produce("s", None, record("{\"ID\": 2}")).unwrap();
+    engine.run_until_idle().unwrap();
+    let out = values(&engine, "O");
+    assert_eq!(out.len(), 2, "good records pass: {out:?}");
+    let topic = engine.config().processing_log_topic();
+    let errors = values(&engine, &topic);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|(_, v)| v.as_deref().unwrap_or("").contains("Failed to deserialize")),
+        "{errors:?}"
+    );
 }

@@ -79,9 +79,8 @@ impl RegisteredSchema {
                 (Parsed::Avro(s), canonical)
             }
             SchemaType::Json => {
-                let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-                    FormatError::Schema(format!("Invalid JSON schema: {e}"))
-                })?;
+                let v: serde_json::Value = serde_json::from_str(text)
+                    .map_err(|e| FormatError::Schema(format!("Invalid JSON schema: {e}")))?;
                 let canonical = v.to_string();
                 (Parsed::Json(v), canonical)
             }
@@ -204,7 +203,11 @@ impl SchemaRegistry {
                 id
             }
         };
-        state.subjects.entry(subject.to_string()).or_default().push(id);
+        state
+            .subjects
+            .entry(subject.to_string())
+            .or_default()
+            .push(id);
         Ok(id)
     }
 
@@ -269,10 +272,17 @@ mod tests {
             .unwrap();
         assert_eq!((a, b), (1, 2));
         // the same schema again, in another spelling: same id, no new version
-        assert_eq!(r.register("t-key", SchemaType::Avro, r#"{"type":"int"}"#).unwrap(), 1);
+        assert_eq!(
+            r.register("t-key", SchemaType::Avro, r#"{"type":"int"}"#)
+                .unwrap(),
+            1
+        );
         assert_eq!(r.versions("t-key"), vec![1]);
         // the same schema under another subject keeps its id
-        assert_eq!(r.register("u-value", SchemaType::Avro, r#""int""#).unwrap(), 1);
+        assert_eq!(
+            r.register("u-value", SchemaType::Avro, r#""int""#).unwrap(),
+            1
+        );
         assert_eq!(r.latest("t-value").unwrap().id, 2);
         assert!(r.subject_exists("u-value"));
         assert!(!r.subject_exists("v-value"));
@@ -287,7 +297,10 @@ mod tests {
                 .unwrap(),
             102
         );
-        assert_eq!(r.register("x-value", SchemaType::Avro, r#""int""#).unwrap(), 103);
+        assert_eq!(
+            r.register("x-value", SchemaType::Avro, r#""int""#).unwrap(),
+            103
+        );
         assert!(r
             .register_with_id("y-value", SchemaType::Avro, r#""int""#, 102)
             .is_err());

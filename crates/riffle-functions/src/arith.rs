@@ -17,7 +17,10 @@ use datafusion::logical_expr::{binary_expr, lit, Expr, ExprSchemable, Operator, 
 use crate::dec::{self, Rounding};
 use crate::planner::{call, cast_to, ty};
 use crate::text::ksql_text;
-use crate::types::{as_decimal, decimal, is_decimal, is_double, is_numeric, is_string, type_name, BIGINT, DOUBLE, INT};
+use crate::types::{
+    as_decimal, decimal, is_decimal, is_double, is_numeric, is_string, type_name, BIGINT, DOUBLE,
+    INT,
+};
 use crate::udf::{KsqlUdf, Typed};
 
 /// Name of the DECIMAL arithmetic UDF: `KSQL_DECIMAL_OP(a, b, '+')`.
@@ -34,7 +37,10 @@ pub fn result_type(op: Operator, l: &DataType, r: &DataType) -> DataType {
         return DOUBLE;
     }
     if is_decimal(l) || is_decimal(r) {
-        let (a, b) = (as_decimal(l).unwrap_or((10, 0)), as_decimal(r).unwrap_or((10, 0)));
+        let (a, b) = (
+            as_decimal(l).unwrap_or((10, 0)),
+            as_decimal(r).unwrap_or((10, 0)),
+        );
         return decimal_result(op, a, b);
     }
     let wide = |t: &DataType| matches!(t, DataType::Int64 | DataType::UInt32 | DataType::UInt64);
@@ -144,7 +150,9 @@ fn eval_decimal_op(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
         let v = decimal_op(op, (a.value(i), sa), (b.value(i), sb), *p, *s as i32)?;
         out.push(Some(v));
     }
-    Ok(Arc::new(Decimal128Array::from(out).with_precision_and_scale(*p, *s)?))
+    Ok(Arc::new(
+        Decimal128Array::from(out).with_precision_and_scale(*p, *s)?,
+    ))
 }
 
 fn scale_of(dt: &DataType) -> i32 {
@@ -159,12 +167,29 @@ fn overflow() -> DataFusionError {
 }
 
 /// `a op b` exactly, at `scale` with at most `precision` digits.
-fn decimal_op(op: Operator, (a, sa): (i128, i32), (b, sb): (i128, i32), precision: u8, scale: i32) -> Result<i128> {
+fn decimal_op(
+    op: Operator,
+    (a, sa): (i128, i32),
+    (b, sb): (i128, i32),
+    precision: u8,
+    scale: i32,
+) -> Result<i128> {
     let common = sa.max(sb);
-    let align = |v: i128, s: i32| dec::rescale(v, s, common, Rounding::Unnecessary).ok_or_else(overflow);
+    let align =
+        |v: i128, s: i32| dec::rescale(v, s, common, Rounding::Unnecessary).ok_or_else(overflow);
     let (v, vs) = match op {
-        Operator::Plus => (align(a, sa)?.checked_add(align(b, sb)?).ok_or_else(overflow)?, common),
-        Operator::Minus => (align(a, sa)?.checked_sub(align(b, sb)?).ok_or_else(overflow)?, common),
+        Operator::Plus => (
+            align(a, sa)?
+                .checked_add(align(b, sb)?)
+                .ok_or_else(overflow)?,
+            common,
+        ),
+        Operator::Minus => (
+            align(a, sa)?
+                .checked_sub(align(b, sb)?)
+                .ok_or_else(overflow)?,
+            common,
+        ),
         Operator::Multiply => (a.checked_mul(b).ok_or_else(overflow)?, sa + sb),
         Operator::Modulo => {
             if b == 0 {
@@ -206,13 +231,31 @@ mod tests {
     #[test]
     fn decimal_types_follow_ksql() {
         let d = DataType::Decimal128(4, 2);
-        assert_eq!(result_type(Operator::Plus, &d, &d), DataType::Decimal128(5, 2));
-        assert_eq!(result_type(Operator::Multiply, &d, &d), DataType::Decimal128(9, 4));
-        assert_eq!(result_type(Operator::Divide, &d, &d), DataType::Decimal128(11, 7));
-        assert_eq!(result_type(Operator::Modulo, &d, &d), DataType::Decimal128(4, 2));
-        assert_eq!(result_type(Operator::Plus, &INT, &d), DataType::Decimal128(13, 2));
+        assert_eq!(
+            result_type(Operator::Plus, &d, &d),
+            DataType::Decimal128(5, 2)
+        );
+        assert_eq!(
+            result_type(Operator::Multiply, &d, &d),
+            DataType::Decimal128(9, 4)
+        );
+        assert_eq!(
+            result_type(Operator::Divide, &d, &d),
+            DataType::Decimal128(11, 7)
+        );
+        assert_eq!(
+            result_type(Operator::Modulo, &d, &d),
+            DataType::Decimal128(4, 2)
+        );
+        assert_eq!(
+            result_type(Operator::Plus, &INT, &d),
+            DataType::Decimal128(13, 2)
+        );
         assert_eq!(result_type(Operator::Plus, &INT, &INT), INT);
-        assert_eq!(decimal_op(Operator::Divide, (1010, 2), (200, 2), 11, 7).unwrap(), 50_500_000);
+        assert_eq!(
+            decimal_op(Operator::Divide, (1010, 2), (200, 2), 11, 7).unwrap(),
+            50_500_000
+        );
         assert!(decimal_op(Operator::Divide, (1010, 2), (0, 2), 11, 7).is_err());
     }
 }

@@ -29,7 +29,9 @@ use datafusion::logical_expr::ScalarUDF;
 use crate::datetime::{parse_date, parse_time, parse_timestamp};
 use crate::dec::{self, Rounding};
 use crate::format::value_string;
-use crate::types::{canonical, is_decimal, is_double, is_integer, is_string, list_item, map_types, type_name};
+use crate::types::{
+    canonical, is_decimal, is_double, is_integer, is_string, list_item, map_types, type_name,
+};
 use crate::udf::{KsqlUdf, Typed};
 
 /// Name of the cast UDF.
@@ -82,7 +84,10 @@ fn supported(from: &DataType, to: &DataType) -> bool {
     let ts = DataType::Timestamp(TimeUnit::Millisecond, None);
     let time = DataType::Time32(TimeUnit::Millisecond);
     if is_string(&f) {
-        return numeric(&t) || matches!(t, DataType::Boolean | DataType::Date32) || t == ts || t == time;
+        return numeric(&t)
+            || matches!(t, DataType::Boolean | DataType::Date32)
+            || t == ts
+            || t == time;
     }
     if f == ts {
         return t == DataType::Date32 || t == time;
@@ -200,7 +205,11 @@ pub fn cast(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
             if fields.is_empty() {
                 Arc::new(StructArray::new_empty_fields(n, s.nulls().cloned()))
             } else {
-                Arc::new(StructArray::try_new(fields.into(), columns, s.nulls().cloned())?)
+                Arc::new(StructArray::try_new(
+                    fields.into(),
+                    columns,
+                    s.nulls().cloned(),
+                )?)
             }
         }
         _ => return unsupported(from, to),
@@ -310,7 +319,10 @@ fn to_f64(a: &ArrayRef) -> Result<Vec<Option<f64>>> {
             }
             out
         }
-        _ => to_i64(a)?.into_iter().map(|v| v.map(|v| v as f64)).collect(),
+        _ => to_i64(a)?
+            .into_iter()
+            .map(|v| v.map(|v| v as f64))
+            .collect(),
     })
 }
 
@@ -322,7 +334,12 @@ pub fn parse_java_double(s: &str) -> Option<f64> {
         "NaN" => Some(f64::NAN),
         "Infinity" | "+Infinity" => Some(f64::INFINITY),
         "-Infinity" => Some(f64::NEG_INFINITY),
-        _ if t.chars().any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') => None,
+        _ if t
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') =>
+        {
+            None
+        }
         _ => t.parse().ok(),
     }
 }
@@ -443,7 +460,11 @@ mod tests {
         assert_eq!(d.as_primitive::<Decimal128Type>().value(1), 11);
         let i: ArrayRef = Arc::new(Int32Array::from(vec![10]));
         assert!(cast(&i, &DataType::Decimal128(2, 1)).is_err());
-        assert!(check_cast(&DataType::Utf8, &crate::types::map_of(DataType::Utf8, DataType::Int32)).is_err());
+        assert!(check_cast(
+            &DataType::Utf8,
+            &crate::types::map_of(DataType::Utf8, DataType::Int32)
+        )
+        .is_err());
         assert_eq!(parse_bool_strict("tr"), Some(true));
         assert_eq!(parse_bool_strict("Not a boolean"), None);
     }

@@ -18,9 +18,9 @@ use crate::dec;
 use crate::planner::{cast_to, ty};
 use crate::text::ksql_text;
 use crate::types::{
-    can_implicitly_cast, canonical, is_decimal, is_double, is_numeric, is_string, list_item,
-    list_of, map_of, map_types, type_name, widen_decimal, wider_numeric, as_decimal, BIGINT,
-    DOUBLE, INT,
+    as_decimal, can_implicitly_cast, canonical, is_decimal, is_double, is_numeric, is_string,
+    list_item, list_of, map_of, map_types, type_name, widen_decimal, wider_numeric, BIGINT, DOUBLE,
+    INT,
 };
 
 /// The outcome of coercing a list.
@@ -100,7 +100,10 @@ pub fn coerce_list(exprs: Vec<Expr>, schema: &DFSchema) -> Result<Coerced> {
         })?;
     }
     let Some(common) = common else {
-        return Ok(Coerced { common: None, exprs });
+        return Ok(Coerced {
+            common: None,
+            exprs,
+        });
     };
     let exprs = exprs
         .into_iter()
@@ -206,7 +209,11 @@ fn resolve(e: &Expr, common: Option<DataType>, schema: &DFSchema) -> Res<Option<
 }
 
 /// The common type of `target` and the elements of a nested constructor.
-fn resolve_structured(target: &DataType, exprs: &[Expr], schema: &DFSchema) -> Res<Option<DataType>> {
+fn resolve_structured(
+    target: &DataType,
+    exprs: &[Expr],
+    schema: &DFSchema,
+) -> Res<Option<DataType>> {
     if exprs.is_empty() {
         return Ok(Some(target.clone()));
     }
@@ -232,7 +239,10 @@ fn can_coerce(from: &DataType, to: &DataType, lax: bool) -> Option<DataType> {
         return can_coerce(a, b, false).map(list_of);
     }
     if let (Some((k1, v1)), Some((k2, v2))) = (map_types(from), map_types(to)) {
-        return Some(map_of(can_coerce(k1, k2, false)?, can_coerce(v1, v2, false)?));
+        return Some(map_of(
+            can_coerce(k1, k2, false)?,
+            can_coerce(v1, v2, false)?,
+        ));
     }
     if let (DataType::Struct(a), DataType::Struct(b)) = (from, to) {
         if a.len() != b.len() {
@@ -309,7 +319,10 @@ fn convert(e: Expr, common: &DataType, schema: &DFSchema) -> Result<Expr> {
             if converted.is_null(0) {
                 return cast_to(e, &t, common);
             }
-            Ok(Expr::Literal(ScalarValue::try_from_array(&converted, 0)?, None))
+            Ok(Expr::Literal(
+                ScalarValue::try_from_array(&converted, 0)?,
+                None,
+            ))
         }
         _ => cast_to(e, &t, common),
     }

@@ -63,7 +63,10 @@ fn op_symbol(op: Operator) -> &'static str {
 }
 
 fn is_nested(t: &DataType) -> bool {
-    matches!(t, DataType::List(_) | DataType::Map(_, _) | DataType::Struct(_))
+    matches!(
+        t,
+        DataType::List(_) | DataType::Map(_, _) | DataType::Struct(_)
+    )
 }
 
 fn is_temporal(t: &DataType) -> bool {
@@ -144,7 +147,11 @@ pub fn plan_comparison(op: Operator, l: Expr, r: Expr, schema: &DFSchema) -> Res
     let l = cast_to(l, &lt, &common)?;
     let r = cast_to(r, &rt, &common)?;
     if is_nested(&common) {
-        let mode = if op == Operator::NotEq { Operator::IsDistinctFrom } else { op };
+        let mode = if op == Operator::NotEq {
+            Operator::IsDistinctFrom
+        } else {
+            op
+        };
         let e = call(EQUALS_UDF, vec![l, r, lit(op_name(mode))])?;
         return Ok(if distinct { e } else { null_as_false(e) });
     }
@@ -170,7 +177,11 @@ fn eval_equals(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let modes = args[2].as_string::<i32>();
     let mut out = Vec::with_capacity(a.len());
     for i in 0..a.len() {
-        let mode = if modes.is_null(i) { "EQUAL" } else { modes.value(i) };
+        let mode = if modes.is_null(i) {
+            "EQUAL"
+        } else {
+            modes.value(i)
+        };
         let (na, nb) = (a.is_null(i), b.is_null(i));
         out.push(match mode {
             "IS_DISTINCT_FROM" if na || nb => Some(na != nb),

@@ -30,8 +30,12 @@ pub const LIKE_UDF: &str = "KSQL_LIKE";
 /// The conditional UDFs.
 pub fn udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
-        KsqlUdf::new("COALESCE", |a, _| type_same("COALESCE", a, 1, usize::MAX), eval_coalesce)
-            .into_udf(),
+        KsqlUdf::new(
+            "COALESCE",
+            |a, _| type_same("COALESCE", a, 1, usize::MAX),
+            eval_coalesce,
+        )
+        .into_udf(),
         KsqlUdf::new("IFNULL", |a, _| type_same("IFNULL", a, 2, 2), eval_coalesce).into_udf(),
         KsqlUdf::new("NULLIF", |a, _| type_same("NULLIF", a, 2, 2), eval_nullif).into_udf(),
         KsqlUdf::new(

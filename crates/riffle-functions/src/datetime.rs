@@ -58,7 +58,9 @@ pub fn parse_timestamp(text: &str) -> Result<i64> {
         Some(t) if !t.is_empty() => parse_time_millis(t).ok_or_else(|| bad("timestamp", s))?,
         _ => 0,
     };
-    let midnight = NaiveDateTime::new(date, NaiveTime::MIN).and_utc().timestamp_millis();
+    let midnight = NaiveDateTime::new(date, NaiveTime::MIN)
+        .and_utc()
+        .timestamp_millis();
     Ok(midnight + millis as i64 - offset)
 }
 
@@ -106,8 +108,14 @@ mod tests {
 
     #[test]
     fn parses_partial_timestamps() {
-        assert_eq!(parse_timestamp("2022-04-28T21:44:47.943").unwrap(), 1651182287943);
-        assert_eq!(parse_timestamp("2022-04-28T21:44:47.943Z").unwrap(), 1651182287943);
+        assert_eq!(
+            parse_timestamp("2022-04-28T21:44:47.943").unwrap(),
+            1651182287943
+        );
+        assert_eq!(
+            parse_timestamp("2022-04-28T21:44:47.943Z").unwrap(),
+            1651182287943
+        );
         assert_eq!(parse_timestamp("1970-01-01T01:00+01:00").unwrap(), 0);
         assert_eq!(parse_timestamp("1970").unwrap(), 0);
         assert!(parse_timestamp("nope").is_err());

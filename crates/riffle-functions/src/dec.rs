@@ -141,7 +141,11 @@ pub fn parse(text: &str) -> Option<(i128, i32)> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let all = format!("{int_part}{frac_part}");
@@ -195,7 +199,10 @@ mod tests {
         assert_eq!(rescale(-11, 1, 0, Rounding::Floor), Some(-2));
         assert_eq!(rescale(11, 1, 0, Rounding::Ceiling), Some(2));
         assert_eq!(rescale(11, 1, 0, Rounding::Unnecessary), None);
-        assert_eq!(round_keep_scale(12345678, 3, -1, Rounding::HalfUp), Some(12350000));
+        assert_eq!(
+            round_keep_scale(12345678, 3, -1, Rounding::HalfUp),
+            Some(12350000)
+        );
         assert_eq!(to_plain_string(5, 3), "0.005");
         assert_eq!(to_plain_string(-1234, 2), "-12.34");
         assert_eq!(to_plain_string(12, -2), "1200");

@@ -31,6 +31,10 @@ pub fn java_double(d: f64) -> String {
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let digits = match digits.trim_end_matches('0') {
+        "" => "0".to_string(),
+        d => d.to_string(),
+    };
     let sign = if d < 0.0 { "-" } else { "" };
     let a = d.abs();
     if (1e-3..1e7).contains(&a) {
@@ -169,7 +173,10 @@ mod tests {
         assert_eq!(java_double(1.234e-5), "1.234E-5");
         assert_eq!(java_double(123456.789), "123456.789");
         assert_eq!(java_double(4.9e-324), "4.9E-324");
-        assert_eq!(java_double(1.7976931348623157e308), "1.7976931348623157E308");
+        assert_eq!(
+            java_double(1.7976931348623157e308),
+            "1.7976931348623157E308"
+        );
         assert_eq!(time_string(3_723_004), "01:02:03.004");
         assert_eq!(timestamp_string(1651182287943), "2022-04-28T21:44:47.943");
     }

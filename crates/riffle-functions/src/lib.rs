@@ -22,10 +22,13 @@ pub mod conditional;
 pub mod datetime;
 pub mod dec;
 pub mod format;
+pub mod javatime;
 pub mod math;
 pub mod planner;
 pub mod string;
+pub mod temporal;
 pub mod text;
+pub mod text_fns;
 pub mod types;
 pub mod udf;
 
@@ -49,10 +52,16 @@ pub fn udfs() -> Vec<Arc<ScalarUDF>> {
     v.extend(conditional::udfs());
     v.extend(string::udfs());
     v.extend(collections::udfs());
+    v.extend(temporal::udfs());
     v.push(
         udf::KsqlUdf::new(
             ARGS_UDF,
-            |args, _| Ok(udf::Typed::new(args, datafusion::arrow::datatypes::DataType::Null)),
+            |args, _| {
+                Ok(udf::Typed::new(
+                    args,
+                    datafusion::arrow::datatypes::DataType::Null,
+                ))
+            },
             |_, _| exec_err!("{ARGS_UDF} is a planning placeholder"),
         )
         .into_udf(),

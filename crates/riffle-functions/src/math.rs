@@ -112,10 +112,7 @@ fn type_round(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
             args: vec![DOUBLE],
             ret: BIGINT,
         }),
-        [DataType::Decimal128(p, s)] => Ok(Typed::new(
-            args,
-            decimal(*p as i32 - *s as i32, 0),
-        )),
+        [DataType::Decimal128(p, s)] => Ok(Typed::new(args, decimal(*p as i32 - *s as i32, 0))),
         [a, n] if (is_integer(a) || is_double(a) || a == &DataType::Null) && int_arg(n) => {
             Ok(Typed {
                 args: vec![DOUBLE, INT],
@@ -131,7 +128,10 @@ fn type_round(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
 }
 
 fn int_arg(t: &DataType) -> bool {
-    matches!(t, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Null)
+    matches!(
+        t,
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Null
+    )
 }
 
 /// FLOOR, CEIL, ABS: the argument's own type.
@@ -159,7 +159,10 @@ fn type_same_numeric(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typ
 
 fn type_sign(args: &[DataType], s: &[Option<ScalarValue>]) -> Result<Typed> {
     let t = type_same_numeric(args, s)?;
-    Ok(Typed { args: t.args, ret: INT })
+    Ok(Typed {
+        args: t.args,
+        ret: INT,
+    })
 }
 
 /// Applies `f` to every non-null DOUBLE.
@@ -286,7 +289,12 @@ fn eval_rounding(
                 };
                 match r {
                     Some(r) if dec::fits(r, *rp) => out.push(Some(r)),
-                    _ => return exec_err!("Numeric overflow rounding {}", dec::to_plain_string(v, s)),
+                    _ => {
+                        return exec_err!(
+                            "Numeric overflow rounding {}",
+                            dec::to_plain_string(v, s)
+                        )
+                    }
                 }
             }
             let arr = Decimal128Array::from(out).with_precision_and_scale(*rp, *rs)?;
@@ -311,7 +319,8 @@ fn integral(args: &[ArrayRef], f: fn(f64) -> f64, mode: Rounding) -> Result<Arra
         DataType::Decimal128(p, s) => {
             let a = args[0].as_primitive::<Decimal128Type>();
             let s = *s as i32;
-            let out: Decimal128Array = a.unary(|v| dec::round_keep_scale(v, s, 0, mode).unwrap_or(v));
+            let out: Decimal128Array =
+                a.unary(|v| dec::round_keep_scale(v, s, 0, mode).unwrap_or(v));
             Ok(Arc::new(out.with_precision_and_scale(*p, s as i8)?))
         }
         t => exec_err!("FLOOR/CEIL of {t} is not supported"),
@@ -348,7 +357,15 @@ fn eval_sign(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         DataType::Float64 => {
             let a = args[0].as_primitive::<Float64Type>();
             // Math.signum(NaN) is NaN, and (int) NaN is 0.
-            a.unary(|v| if v > 0.0 { 1 } else if v < 0.0 { -1 } else { 0 })
+            a.unary(|v| {
+                if v > 0.0 {
+                    1
+                } else if v < 0.0 {
+                    -1
+                } else {
+                    0
+                }
+            })
         }
         DataType::Decimal128(_, _) => args[0]
             .as_primitive::<Decimal128Type>()

@@ -166,8 +166,8 @@ fn plan_map(keys: Vec<Expr>, values: Vec<Expr>, schema: &DFSchema) -> Result<Exp
 fn plan_in(value: Expr, list: Vec<Expr>, negated: bool, schema: &DFSchema) -> Result<Expr> {
     let mut all = vec![value];
     all.extend(list.into_iter().map(narrow_literals));
-    let coerced = coerce_list(all, schema)
-        .map_err(|e| crate::prefix_error("Invalid Predicate: ", e))?;
+    let coerced =
+        coerce_list(all, schema).map_err(|e| crate::prefix_error("Invalid Predicate: ", e))?;
     let mut exprs = coerced.exprs.into_iter();
     let Some(value) = exprs.next() else {
         return plan_err!("IN needs a value");
@@ -181,7 +181,11 @@ fn plan_in(value: Expr, list: Vec<Expr>, negated: bool, schema: &DFSchema) -> Re
         });
     }
     let any = any.unwrap_or_else(|| lit(false));
-    Ok(if negated { Expr::Not(Box::new(any)) } else { any })
+    Ok(if negated {
+        Expr::Not(Box::new(any))
+    } else {
+        any
+    })
 }
 
 /// The (uncoerced) type of `e`.

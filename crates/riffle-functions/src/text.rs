@@ -77,7 +77,11 @@ pub fn ksql_text(e: &Expr) -> String {
         }
         Expr::AggregateFunction(f) => {
             let args: Vec<String> = f.params.args.iter().map(ksql_text).collect();
-            format!("{}({})", f.func.name().to_ascii_uppercase(), args.join(", "))
+            format!(
+                "{}({})",
+                f.func.name().to_ascii_uppercase(),
+                args.join(", ")
+            )
         }
         other => other.to_string(),
     }
@@ -88,7 +92,9 @@ fn literal_text(v: &ScalarValue) -> String {
         return "null".into();
     }
     match v {
-        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => {
             format!("'{}'", s.replace('\'', "''"))
         }
         ScalarValue::Float64(Some(d)) => java_double(*d),

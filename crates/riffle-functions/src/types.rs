@@ -109,7 +109,10 @@ pub fn is_decimal(dt: &DataType) -> bool {
 
 /// STRING.
 pub fn is_string(dt: &DataType) -> bool {
-    matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+    matches!(
+        dt,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
 }
 
 /// The canonical Arrow type for ksqlDB type of `dt` (INT for narrow integers, and so on).

@@ -136,13 +136,57 @@ impl ScalarUDFImpl for KsqlUdf {
     }
 }
 
+/// Evaluates row by row on `ScalarValue`s (for functions whose cost is in the per-row work);
+/// `f` gets the row's argument values and returns the result (any null is fine).
+pub fn rowwise(
+    args: &[ArrayRef],
+    ret: &DataType,
+    f: impl Fn(&[ScalarValue]) -> Result<ScalarValue>,
+) -> Result<ArrayRef> {
+    let n = args.first().map(|a| a.len()).unwrap_or(0);
+    let typed_null = ScalarValue::try_from(ret)?;
+    let mut out = Vec::with_capacity(n);
+    let mut row = Vec::with_capacity(args.len());
+    for i in 0..n {
+        row.clear();
+        for a in args {
+            row.push(ScalarValue::try_from_array(a, i)?);
+        }
+        let v = f(&row)?;
+        out.push(if v.is_null() { typed_null.clone() } else { v });
+    }
+    if out.is_empty() {
+        return Ok(datafusion::arrow::array::new_empty_array(ret));
+    }
+    ScalarValue::iter_to_array(out)
+}
+
+/// A STRING argument value.
+pub fn as_str(v: &ScalarValue) -> Option<&str> {
+    match v {
+        ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) | ScalarValue::Utf8View(s) => s.as_deref(),
+        _ => None,
+    }
+}
+
+/// An integer-like argument value (INT, BIGINT, DATE, TIME, TIMESTAMP).
+pub fn as_i64(v: &ScalarValue) -> Option<i64> {
+    match v {
+        ScalarValue::Int8(x) => x.map(i64::from),
+        ScalarValue::Int16(x) => x.map(i64::from),
+        ScalarValue::Int32(x) => x.map(i64::from),
+        ScalarValue::Int64(x) => *x,
+        ScalarValue::Date32(x) => x.map(i64::from),
+        ScalarValue::Time32Millisecond(x) => x.map(i64::from),
+        ScalarValue::TimestampMillisecond(x, _) => *x,
+        _ => None,
+    }
+}
+
 /// Fails unless a call has between `min` and `max` arguments, with ksqlDB's wording.
 pub fn arity(name: &str, args: &[DataType], min: usize, max: usize) -> Result<()> {
     if args.len() < min || args.len() > max {
-        return plan_err!(
-            "Function '{name}' does not accept parameters ({}).",
-            type_list(args)
-        );
+        return no_overload(name, args);
     }
     Ok(())
 }
@@ -150,7 +194,8 @@ pub fn arity(name: &str, args: &[DataType], min: usize, max: usize) -> Result<()
 /// ksqlDB's "does not accept parameters" error for `name` called with `args`.
 pub fn no_overload<T>(name: &str, args: &[DataType]) -> Result<T> {
     plan_err!(
-        "Function '{name}' does not accept parameters ({}).",
+        "Function '{}' does not accept parameters ({}).",
+        name.to_ascii_lowercase(),
         type_list(args)
     )
 }

@@ -67,8 +67,13 @@ fn comparisons() {
     assert_eq!(one("'b' BETWEEN 'a' AND 'c'"), "BOOLEAN true");
     assert_eq!(one("2 IN (1, '2', 3.0)"), "BOOLEAN true");
     assert_eq!(one("ARRAY[1, 2] = ARRAY[1, 2]"), "BOOLEAN true");
-    assert_eq!(one("MAP('a' := 1, 'b' := 2) = MAP('b' := 2, 'a' := 1)"), "BOOLEAN true");
-    assert!(one("1 > 'a'").contains("Cannot compare 1 (INTEGER) to 'a' (STRING) with GREATER_THAN."));
+    assert_eq!(
+        one("MAP('a' := 1, 'b' := 2) = MAP('b' := 2, 'a' := 1)"),
+        "BOOLEAN true"
+    );
+    assert!(
+        one("1 > 'a'").contains("Cannot compare 1 (INTEGER) to 'a' (STRING) with GREATER_THAN.")
+    );
     assert!(one("NULL <> NULL").contains("Comparison with NULL not supported: NULL <> NULL"));
 }
 
@@ -88,7 +93,10 @@ fn casts_and_constructors() {
     assert_eq!(one("CAST(ARRAY[1, 3] AS STRING)"), "STRING [1, 3]");
     assert_eq!(one("CAST('0.99' AS DECIMAL(2, 1))"), "DECIMAL(2, 1) 1.0");
     assert_eq!(one("CAST(STRUCT(A := 1) AS STRING)"), "STRING Struct{A=1}");
-    assert_eq!(one("ARRAY[NULL, 10, '2e1']"), "ARRAY<DECIMAL(10, 0)> [null, 10, 20]");
+    assert_eq!(
+        one("ARRAY[NULL, 10, '2e1']"),
+        "ARRAY<DECIMAL(10, 0)> [null, 10, 20]"
+    );
     assert_eq!(one("MAP('k' := 1)['k']"), "INTEGER 1");
     assert_eq!(one("ARRAY[1, 2, 3][-1]"), "INTEGER 3");
     assert_eq!(one("CASE WHEN 1 < 2 THEN 'a' ELSE 'b' END"), "STRING a");
@@ -99,7 +107,10 @@ fn casts_and_constructors() {
 fn null_handling_and_like() {
     assert_eq!(one("COALESCE(NULL, 2, 3)"), "INTEGER 2");
     assert_eq!(one("IFNULL(CAST(NULL AS STRING), 'x')"), "STRING x");
-    assert_eq!(one("NULLIF(ARRAY[1, 2], ARRAY[1, 2])"), "ARRAY<INTEGER> null");
+    assert_eq!(
+        one("NULLIF(ARRAY[1, 2], ARRAY[1, 2])"),
+        "ARRAY<INTEGER> null"
+    );
     assert_eq!(one("'%' LIKE '!%' ESCAPE '!'"), "BOOLEAN true");
     assert_eq!(one("'abc' NOT LIKE 'a%'"), "BOOLEAN false");
     assert_eq!(one("AS_VALUE(5)"), "INTEGER 5");

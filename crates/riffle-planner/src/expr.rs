@@ -73,9 +73,13 @@ impl ExprPlanner {
         self.plan_in(expr, &row.df)
     }
 
-
     /// Plans `expr`, found in `clause`, over rows of `row`, with ksqlDB's semantic checks.
-    pub fn plan_clause(&self, expr: &SqlExpr, row: &RowSchema, clause: Clause) -> Result<PlannedExpr> {
+    pub fn plan_clause(
+        &self,
+        expr: &SqlExpr,
+        row: &RowSchema,
+        clause: Clause,
+    ) -> Result<PlannedExpr> {
         crate::typecheck::check(self, expr, &row.df, clause)?;
         self.plan_unchecked(expr, &row.df)
     }
@@ -92,7 +96,13 @@ impl ExprPlanner {
         rewrite(&mut e)?;
         let logical = self
             .state
-            .create_logical_expr_from_sql_expr(ExprWithAlias { expr: e, alias: None }, schema)
+            .create_logical_expr_from_sql_expr(
+                ExprWithAlias {
+                    expr: e,
+                    alias: None,
+                },
+                schema,
+            )
             .map_err(|err| PlanError::from(err).in_expression(expr))?;
         let logical = narrow_integer_literals(logical)?;
         let simplifier = ExprSimplifier::new(

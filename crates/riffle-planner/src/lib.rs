@@ -19,8 +19,8 @@ pub use error::PlanError;
 pub use eval::{select_rows, Evaluated, RowError};
 pub use expr::{ExprPlanner, PlannedExpr};
 pub use row::{RowSchema, ROWOFFSET, ROWPARTITION, ROWTIME};
-pub use typecheck::Clause;
 pub use select::{plan_select, OutputColumn, SelectPlan, SourceRef};
+pub use typecheck::Clause;
 
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, PlanError>;

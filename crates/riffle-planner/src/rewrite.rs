@@ -167,7 +167,10 @@ fn rewrite_one(expr: &Expr) -> Result<Option<Expr>> {
             trim_where: None,
             trim_what: None,
             trim_characters: None,
-        } => Ok(Some(call(&datafusion_name("TRIM"), vec![expr.as_ref().clone()]))),
+        } => Ok(Some(call(
+            &datafusion_name("TRIM"),
+            vec![expr.as_ref().clone()],
+        ))),
         Expr::Like {
             negated,
             any: false,
@@ -317,6 +320,18 @@ fn rewrite_function(f: &Function) -> Result<Option<Expr>> {
             }
             let mut g = f.clone();
             g.name = function_name(&df);
+            if riffle_functions::temporal::UNIT_FUNCTIONS.contains(&upper.as_str()) {
+                // The time unit keyword (`MILLISECONDS`) is passed as a string.
+                if let FunctionArguments::List(list) = &mut g.args {
+                    if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) =
+                        list.args.first_mut()
+                    {
+                        if let Expr::Identifier(unit) = e {
+                            *e = string_lit(&unit.value);
+                        }
+                    }
+                }
+            }
             Ok(Some(Expr::Function(g)))
         }
     }
@@ -328,7 +343,9 @@ fn string_lit(s: &str) -> Expr {
 
 /// A function name DataFusion looks up as written (quoted, so that it is not lower-cased).
 fn function_name(name: &str) -> ObjectName {
-    ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote('"', name))])
+    ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote(
+        '"', name,
+    ))])
 }
 
 /// `left <op> right` for one of Riffle's custom operators.

@@ -163,8 +163,20 @@ pub fn plan_select(
 
     let mut repartitioned = false;
     if let Some(sink) = sink {
-        let implicit = KeyContext { has_wildcard, next_generated };
-        repartitioned = assign_keys(planner, query, source, &input, sink, &items, &mut columns, implicit)?;
+        let implicit = KeyContext {
+            has_wildcard,
+            next_generated,
+        };
+        repartitioned = assign_keys(
+            planner,
+            query,
+            source,
+            &input,
+            sink,
+            &items,
+            &mut columns,
+            implicit,
+        )?;
         if !columns.iter().any(|c| c.kind == ColumnKind::Value) {
             return Err(PlanError::Invalid(
                 "The projection contains no value columns.".into(),
@@ -375,5 +387,8 @@ fn implicit_name(e: &SqlExpr) -> Option<String> {
 }
 
 fn is_reserved(name: &str) -> bool {
-    matches!(name, ROWTIME | ROWPARTITION | ROWOFFSET | "WINDOWSTART" | "WINDOWEND")
+    matches!(
+        name,
+        ROWTIME | ROWPARTITION | ROWOFFSET | "WINDOWSTART" | "WINDOWEND"
+    )
 }

@@ -59,7 +59,9 @@ pub(crate) fn check(
     let _ = expr.visit(&mut v);
     match v.error {
         Some(msg) => Err(PlanError::Invalid(match clause {
-            Clause::Where | Clause::Having => format!("Error in {} expression: {msg}", clause.name()),
+            Clause::Where | Clause::Having => {
+                format!("Error in {} expression: {msg}", clause.name())
+            }
             _ => msg,
         })),
         None => Ok(()),

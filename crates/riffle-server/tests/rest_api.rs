@@ -1,219 +1,21 @@
 //! The REST API end to end: a real server on 127.0.0.1:0 over an in-memory engine, driven by a
 //! plain hyper client over HTTP/1.1 and HTTP/2 (prior knowledge), as ksqlDB clients drive it.
 
+mod support;
+
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
-use hyper::body::{Frame, Incoming};
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use riffle_engine::{Engine, EngineConfig};
+use hyper::body::Frame;
+use hyper::StatusCode;
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
-/// Time allowed for any single wait on the server.
-const WAIT: Duration = Duration::from_secs(20);
-
-type Body = BoxBody<Bytes, Infallible>;
-
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), riffle_server::ServerError>>,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let engine = Engine::open(EngineConfig::default()).expect("in-memory engine opens");
-        engine
-            .start(tokio::runtime::Handle::current())
-            .expect("engine starts");
-        Self::serve(engine).await
-    }
-
-    async fn serve(engine: Engine) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(riffle_server::serve(engine, listener, async move {
-            let _ = stopped.await;
-        }));
-        Server {
-            addr,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let res = tokio::time::timeout(WAIT, &mut self.task)
-            .await
-            .expect("server stops in time");
-        res.expect("server task").expect("server ran cleanly");
-    }
-
-    /// One HTTP/1.1 request on a fresh connection.
-    async fn http1(
-        &self,
-        method: &str,
-        path: &str,
-        accept: Option<&str>,
-        body: &str,
-    ) -> Response<Incoming> {
-        let stream = TcpStream::connect(self.addr).await.expect("connect");
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(stream))
-                .await
-                .expect("http1 handshake");
-        tokio::spawn(conn);
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", self.addr.to_string())
-            .header(
-                "content-type",
-                "application/vnd.ksql.v1+json; charset=utf-8",
-            );
-        if let Some(a) = accept {
-            req = req.header("accept", a);
-        }
-        let req = req
-            .body(Full::new(Bytes::from(body.to_string())).boxed())
-            .expect("request");
-        tokio::time::timeout(WAIT, sender.send_request(req))
-            .await
-            .expect("response in time")
-            .expect("response")
-    }
-
-    /// One HTTP/2 (h2c prior knowledge) request on a fresh connection.
-    async fn http2(&self, method: &str, path: &str, body: Body) -> Response<Incoming> {
-        let stream = TcpStream::connect(self.addr).await.expect("connect");
-        let (mut sender, conn) = hyper::client::conn::http2::handshake::<_, _, Body>(
-            TokioExecutor::new(),
-            TokioIo::new(stream),
-        )
-        .await
-        .expect("h2 handshake");
-        tokio::spawn(conn);
-        let req = Request::builder()
-            .method(method)
-            .uri(format!("http://{}{path}", self.addr))
-            .body(body)
-            .expect("request");
-        tokio::time::timeout(WAIT, sender.send_request(req))
-            .await
-            .expect("response in time")
-            .expect("response")
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let resp = self.http1("GET", path, None, "").await;
-        let status = resp.status();
-        (status, text(resp).await)
-    }
-
-    /// `POST /ksql`; returns the status and the parsed body.
-    async fn ksql(&self, sql: &str) -> (StatusCode, Value) {
-        let body = json!({"ksql": sql, "streamsProperties": {}}).to_string();
-        let resp = self.http1("POST", "/ksql", None, &body).await;
-        let status = resp.status();
-        let body = text(resp).await;
-        (
-            status,
-            serde_json::from_str(&body).unwrap_or(Value::String(body)),
-        )
-    }
-
-    async fn ksql_ok(&self, sql: &str) -> Value {
-        let (status, body) = self.ksql(sql).await;
-        assert_eq!(status, StatusCode::OK, "{sql} failed: {body}");
-        body
-    }
-
-    /// Creates stream S and inserts three rows.
-    async fn seed(&self) {
-        self.ksql_ok(
-            "CREATE STREAM S (K STRING KEY, V INTEGER) \
-             WITH (kafka_topic='s', value_format='JSON', partitions=1);",
-        )
-        .await;
-        for (k, v) in [("a", 1), ("b", 2), ("c", 3)] {
-            self.ksql_ok(&format!("INSERT INTO S (K, V) VALUES ('{k}', {v});"))
-                .await;
-        }
-    }
-}
-
-async fn text(resp: Response<Incoming>) -> String {
-    let body = tokio::time::timeout(WAIT, resp.into_body().collect())
-        .await
-        .expect("body in time")
-        .expect("body")
-        .to_bytes();
-    String::from_utf8_lossy(&body).into_owned()
-}
-
-/// Reads a streaming body line by line.
-struct Lines {
-    body: Incoming,
-    buf: Vec<u8>,
-}
-
-impl Lines {
-    fn new(resp: Response<Incoming>) -> Self {
-        Lines {
-            body: resp.into_body(),
-            buf: Vec::new(),
-        }
-    }
-
-    /// The next line, or `None` at the end of the body.
-    async fn next(&mut self) -> Option<String> {
-        loop {
-            if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buf.drain(..=pos).take(pos).collect();
-                return Some(String::from_utf8_lossy(&line).into_owned());
-            }
-            let frame = tokio::time::timeout(WAIT, self.body.frame())
-                .await
-                .expect("data in time");
-            match frame {
-                Some(Ok(f)) => {
-                    if let Ok(data) = f.into_data() {
-                        self.buf.extend_from_slice(&data);
-                    }
-                }
-                Some(Err(e)) => panic!("body error: {e}"),
-                None if self.buf.is_empty() => return None,
-                None => {
-                    return Some(
-                        String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned(),
-                    )
-                }
-            }
-        }
-    }
-}
-
-fn parse(line: &str) -> Value {
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
-}
-
-fn query_body(sql: &str) -> String {
-    json!({"sql": sql, "properties": {"auto.offset.reset": "earliest"}}).to_string()
-}
+use support::{parse, query_body, text, Lines, Server, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn info_health_and_probes() {
@@ -440,9 +242,14 @@ async fn push_queries_in_every_framing() {
 async fn persistent_query_output_is_streamed_live() {
     let server = Server::start().await;
     server.seed().await;
-    let created = server
-        .ksql_ok("CREATE STREAM DOUBLED AS SELECT K, V * 2 AS D FROM S EMIT CHANGES;")
+    // Like ksqlDB, a persistent query starts at the latest offset unless told otherwise.
+    let (status, created) = server
+        .ksql_with(
+            "CREATE STREAM DOUBLED AS SELECT K, V * 2 AS D FROM S EMIT CHANGES;",
+            json!({"auto.offset.reset": "earliest"}),
+        )
         .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
     assert!(
         created[0]["commandStatus"]["queryId"].is_string(),
         "{created}"
@@ -517,6 +324,28 @@ async fn close_query_ends_the_stream() {
     let err = parse(&text(resp).await);
     assert_eq!(err["error_code"], 40000);
     assert_eq!(err["message"], "No query with id nope");
+
+    // A client that goes away ends its query in the engine.
+    let resp = server
+        .http1(
+            "POST",
+            "/query-stream",
+            None,
+            &query_body("SELECT * FROM S EMIT CHANGES;"),
+        )
+        .await;
+    let mut lines = Lines::new(resp);
+    lines.next().await.expect("metadata");
+    assert_eq!(server.engine.push_query_ids().len(), 1);
+    drop(lines);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !server.engine.push_query_ids().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "query closed on disconnect"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     server.shutdown().await;
 }
 

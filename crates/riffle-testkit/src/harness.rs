@@ -56,9 +56,13 @@ pub fn check_supported(case: &TestCase) -> Result<(), Verdict> {
     {
         return skip("windowed record keys (window) are not supported by the runner yet");
     }
-    if let Some(t) = case.topics.iter().find(|t| t.has_registry_schema()) {
+    if let Some(t) = case.topics.iter().find(|t| {
+        t.value_schema_references
+            .as_ref()
+            .is_some_and(|r| !r.is_null())
+    }) {
         return skip(format!(
-            "topic '{}' registers a schema; the schema registry is not supported yet",
+            "topic '{}' registers a schema with references; not supported yet",
             t.name
         ));
     }
@@ -79,6 +83,7 @@ pub fn open_engine(case: &TestCase, props: &Properties) -> Result<Engine, Verdic
             .create_topic(&t.name, t.partitions.unwrap_or(1).max(1), BTreeMap::new())
             .or_else(|e| fail(format!("cannot create topic '{}': {e}", t.name)))?;
     }
+    crate::schemas::register_topic_schemas(&engine, case)?;
     Ok(engine)
 }
 

@@ -31,6 +31,7 @@ mod qtt;
 mod report;
 mod rest;
 mod runner;
+mod schemas;
 
 use std::path::{Path, PathBuf};
 

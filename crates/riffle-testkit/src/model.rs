@@ -120,18 +120,12 @@ pub struct TopicSpec {
     /// Schema references of the value schema.
     #[serde(default, rename = "valueSchemaReferences")]
     pub value_schema_references: Option<Value>,
-}
-
-impl TopicSpec {
-    /// Whether the topic carries schema-registry schemas.
-    pub fn has_registry_schema(&self) -> bool {
-        let set = |v: &Option<Value>| v.as_ref().is_some_and(|v| !v.is_null());
-        set(&self.key_schema)
-            || set(&self.value_schema)
-            || set(&self.key_schema_id)
-            || set(&self.value_schema_id)
-            || set(&self.value_schema_references)
-    }
+    /// Format of the key schema (`AVRO`, `JSON`, `JSON_SR`, `PROTOBUF`); Avro when absent.
+    #[serde(default, rename = "keyFormat")]
+    pub key_format: Option<String>,
+    /// Format of the value schema; Avro when absent.
+    #[serde(default, rename = "valueFormat")]
+    pub value_format: Option<String>,
 }
 
 /// An expected failure. Its `type` (a Java class) and REST `status` are not checked.

@@ -192,12 +192,18 @@ mod tests {
     #[test]
     fn round_trips_through_arrow() {
         let t = SqlType::Struct(vec![
-            StructField { name: "A".into(), ty: SqlType::Array(Box::new(SqlType::Int)) },
+            StructField {
+                name: "A".into(),
+                ty: SqlType::Array(Box::new(SqlType::Int)),
+            },
             StructField {
                 name: "m".into(),
                 ty: SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Double)),
             },
-            StructField { name: "D".into(), ty: SqlType::decimal(4, 2).unwrap() },
+            StructField {
+                name: "D".into(),
+                ty: SqlType::decimal(4, 2).unwrap(),
+            },
         ]);
         assert_eq!(SqlType::from_arrow(&t.to_arrow()).unwrap(), t);
         assert_eq!(

@@ -55,7 +55,10 @@ impl SourceDecoder {
         let values: Vec<Option<&[u8]>> =
             records.iter().map(|r| r.record.value.as_deref()).collect();
         let k = self.source.key_format.decode(&self.key_cols, &keys, true);
-        let v = self.source.value_format.decode(&self.value_cols, &values, false);
+        let v = self
+            .source
+            .value_format
+            .decode(&self.value_cols, &values, false);
         let mut keep = vec![true; n];
         let mut errors = Vec::new();
         for (row, msg) in k.errors.iter().chain(v.errors.iter()) {
@@ -85,9 +88,16 @@ impl SourceDecoder {
             };
             columns.push(arr.unwrap_or_else(|| new_null_array(&col.ty.to_arrow(), n)));
         }
-        let mut rowtime: Vec<Option<i64>> = records.iter().map(|r| Some(r.record.timestamp)).collect();
+        let mut rowtime: Vec<Option<i64>> =
+            records.iter().map(|r| Some(r.record.timestamp)).collect();
         if let Some(ts) = &self.source.timestamp {
-            if let Some(idx) = self.source.schema.columns.iter().position(|c| c.name == ts.column) {
+            if let Some(idx) = self
+                .source
+                .schema
+                .columns
+                .iter()
+                .position(|c| c.name == ts.column)
+            {
                 let (times, bad) = extract_timestamps(&columns[idx], ts.format.as_deref());
                 for (row, msg) in bad {
                     if keep[row] {

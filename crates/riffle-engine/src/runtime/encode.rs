@@ -57,15 +57,24 @@ impl SinkEncoder {
         } else {
             self.sink.key_format.encode(&self.key_cols, &keys, true)?
         };
-        let value_bytes = self.sink.value_format.encode(&self.value_cols, &values, false)?;
+        let value_bytes = self
+            .sink
+            .value_format
+            .encode(&self.value_cols, &values, false)?;
         let times: Vec<Option<i64>> = match self.timestamp_idx {
             Some(i) => {
-                let fmt = self.sink.timestamp.as_ref().and_then(|t| t.format.as_deref());
+                let fmt = self
+                    .sink
+                    .timestamp
+                    .as_ref()
+                    .and_then(|t| t.format.as_deref());
                 let (t, bad) = extract_timestamps(&columns[i], fmt);
                 errors.extend(bad.into_iter().map(|(_, m)| m));
                 t
             }
-            None => (0..n).map(|i| rowtime.is_valid(i).then(|| rowtime.value(i))).collect(),
+            None => (0..n)
+                .map(|i| rowtime.is_valid(i).then(|| rowtime.value(i)))
+                .collect(),
         };
         let mut out = Vec::with_capacity(n);
         for row in 0..n {
@@ -85,4 +94,3 @@ impl SinkEncoder {
         Ok(out)
     }
 }
-

@@ -60,8 +60,15 @@ impl PersistentQuery {
         let partitions = self.partitions(log)?;
         let mut txn = Transaction::default();
         for p in 0..partitions {
-            if log.committed_offset(&self.group, &self.source.topic, p)?.is_none() {
-                let start = if earliest { 0 } else { log.end_offset(&self.source.topic, p)? };
+            if log
+                .committed_offset(&self.group, &self.source.topic, p)?
+                .is_none()
+            {
+                let start = if earliest {
+                    0
+                } else {
+                    log.end_offset(&self.source.topic, p)?
+                };
                 txn.offsets.push(OffsetCommit {
                     group: self.group.clone(),
                     topic: self.source.topic.clone(),
@@ -123,7 +130,10 @@ impl PersistentQuery {
                 let eval = self.plan.evaluate(&decoded.batch);
                 errors.extend(eval.errors.iter().map(|e| e.message.clone()));
                 let sel = eval.selection.as_ref();
-                let rowtime_col = decoded.batch.column(self.plan.input.rowtime_index()).clone();
+                let rowtime_col = decoded
+                    .batch
+                    .column(self.plan.input.rowtime_index())
+                    .clone();
                 let rowtime = select_rows(&rowtime_col, sel);
                 let rowtime = rowtime
                     .as_any()
@@ -132,7 +142,13 @@ impl PersistentQuery {
                     .unwrap_or_else(|| Int64Array::from(Vec::<i64>::new()));
                 let value_null = select_vec(&decoded.value_null, sel);
                 let headers = select_vec(&decoded.headers, sel);
-                let out = self.encoder.encode(&eval.columns, &rowtime, &value_null, &headers, &mut errors)?;
+                let out = self.encoder.encode(
+                    &eval.columns,
+                    &rowtime,
+                    &value_null,
+                    &headers,
+                    &mut errors,
+                )?;
                 txn.appends = out
                     .into_iter()
                     .map(|record| Append {

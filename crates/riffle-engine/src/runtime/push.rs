@@ -99,7 +99,11 @@ pub(crate) fn start(
     let earliest = from_earliest(properties, &engine.config().properties);
     let mut positions = Vec::with_capacity(partitions as usize);
     for p in 0..partitions {
-        positions.push(if earliest { 0 } else { log.end_offset(&source.topic, p)? });
+        positions.push(if earliest {
+            0
+        } else {
+            log.end_offset(&source.topic, p)?
+        });
     }
     let column_names: Vec<String> = plan.columns.iter().map(|c| c.name.clone()).collect();
     let column_types: Vec<String> = plan.columns.iter().map(|c| c.ty.to_string()).collect();
@@ -184,7 +188,6 @@ pub(crate) fn start(
         rows: rx,
     })
 }
-
 
 pub(crate) fn close(engine: &Engine, id: &str) -> bool {
     match engine.inner.push.lock() {

@@ -1,7 +1,9 @@
 //! Event time from a column: BIGINT epoch millis, TIMESTAMP, or a STRING in a Java
 //! `DateTimeFormatter` pattern (`WITH (TIMESTAMP='col', TIMESTAMP_FORMAT='yyyy-MM-dd HH:mm')`).
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringArray, TimestampMillisecondArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, Int64Array, StringArray, TimestampMillisecondArray,
+};
 
 /// Extracts one timestamp per row; rows that fail are reported with ksqlDB-style messages.
 pub(crate) fn extract_timestamps(
@@ -46,8 +48,13 @@ pub(crate) fn extract_timestamps(
     // ksqlDB drops records whose event time is missing or negative.
     for (i, t) in out.iter().enumerate() {
         match t {
-            None if !bad.iter().any(|(r, _)| *r == i) => bad.push((i, "Timestamp is null; the record is skipped".into())),
-            Some(v) if *v < 0 => bad.push((i, format!("Timestamp {v} is negative; the record is skipped"))),
+            None if !bad.iter().any(|(r, _)| *r == i) => {
+                bad.push((i, "Timestamp is null; the record is skipped".into()))
+            }
+            Some(v) if *v < 0 => bad.push((
+                i,
+                format!("Timestamp {v} is negative; the record is skipped"),
+            )),
             _ => {}
         }
     }
@@ -144,7 +151,16 @@ mod tests {
 
     #[test]
     fn translates_java_patterns() {
-        assert_eq!(java_to_chrono("yyyy-MM-dd'T'HH:mm:ss.SSS"), "%Y-%m-%dT%H:%M:%S.%3f");
-        assert_eq!(parse_time("2018-05-11 21:58", Some(&java_to_chrono("yyyy-MM-dd HH:mm"))), Some(1526075880000));
+        assert_eq!(
+            java_to_chrono("yyyy-MM-dd'T'HH:mm:ss.SSS"),
+            "%Y-%m-%dT%H:%M:%S.%3f"
+        );
+        assert_eq!(
+            parse_time(
+                "2018-05-11 21:58",
+                Some(&java_to_chrono("yyyy-MM-dd HH:mm"))
+            ),
+            Some(1526075880000)
+        );
     }
 }

@@ -12,9 +12,7 @@ use apache_avro::schema::{RecordSchema, Schema};
 use apache_avro::types::Value as Avro;
 use apache_avro::Decimal;
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{
-    DataType, Decimal128Type, Float64Type, Int32Type, Int64Type,
-};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int32Type, Int64Type};
 use serde_json::{Map, Number, Value};
 
 use super::avro_schema::{field_name, non_null_variants, union_branch_name, AvroSchema};
@@ -23,7 +21,7 @@ use crate::json::{binary_at, list_at, string_at, temporal_i64};
 use crate::value::double_value;
 
 /// `unscaled` as the big-endian two's complement bytes Avro decimals use.
-fn decimal_bytes(unscaled: i128) -> Vec<u8> {
+pub(crate) fn decimal_bytes(unscaled: i128) -> Vec<u8> {
     let bytes = unscaled.to_be_bytes();
     let mut start = 0;
     while start < 15 {
@@ -38,7 +36,7 @@ fn decimal_bytes(unscaled: i128) -> Vec<u8> {
 }
 
 /// Big-endian two's complement bytes → an unscaled value, if it fits 128 bits.
-fn decimal_value(bytes: &[u8]) -> Option<i128> {
+pub(crate) fn decimal_value(bytes: &[u8]) -> Option<i128> {
     if bytes.is_empty() {
         return Some(0);
     }
@@ -98,7 +96,12 @@ pub(crate) fn to_spec(avro: &AvroSchema, schema: &Schema, v: &Avro) -> Value {
                 Schema::Array(a) => &*a.items,
                 _ => schema,
             };
-            Value::Array(items.iter().map(|x| to_spec(avro, item_schema, x)).collect())
+            Value::Array(
+                items
+                    .iter()
+                    .map(|x| to_spec(avro, item_schema, x))
+                    .collect(),
+            )
         }
         Avro::Map(entries) => {
             let value_schema = match schema {
@@ -120,7 +123,9 @@ pub(crate) fn to_spec(avro: &AvroSchema, schema: &Schema, v: &Avro) -> Value {
             };
             let mut m = Map::with_capacity(fields.len());
             for (i, (name, x)) in fields.iter().enumerate() {
-                let fs = rec.and_then(|r| r.fields.get(i)).map_or(schema, |f| &f.schema);
+                let fs = rec
+                    .and_then(|r| r.fields.get(i))
+                    .map_or(schema, |f| &f.schema);
                 m.insert(name.clone(), to_spec(avro, fs, x));
             }
             Value::Object(m)
@@ -202,9 +207,9 @@ pub(crate) fn from_spec(avro: &AvroSchema, schema: &Schema, v: &Value) -> Result
         Schema::TimestampMicros => {
             Avro::TimestampMicros(text.parse().map_err(|_| parse_err("long"))?)
         }
-        Schema::Float => Avro::Float(
-            java::parse_java_double(&text).ok_or_else(|| parse_err("float"))? as f32,
-        ),
+        Schema::Float => {
+            Avro::Float(java::parse_java_double(&text).ok_or_else(|| parse_err("float"))? as f32)
+        }
         Schema::Double => {
             Avro::Double(java::parse_java_double(&text).ok_or_else(|| parse_err("double"))?)
         }
@@ -289,9 +294,8 @@ fn record_from<'a>(
             None => match &f.default {
                 Some(d) => from_spec(avro, &default_schema(avro, &f.schema), d)
                     .map(|x| wrap_default(avro, &f.schema, x)),
-                None => from_spec(avro, &f.schema, &Value::Null).map_err(|_| {
-                    format!("Missing default value for required field: [{}]", f.name)
-                }),
+                None => from_spec(avro, &f.schema, &Value::Null)
+                    .map_err(|_| format!("Missing default value for required field: [{}]", f.name)),
             },
         }
         .map_err(|e| format!("field {}: {e}", f.name))?;
@@ -366,7 +370,10 @@ pub(crate) fn from_arrow(
             .find(|(_, s)| fits(avro, s, dt))
             .or(variants.first())
             .ok_or_else(|| "empty union".to_string())?;
-        return Ok(Avro::Union(*i as u32, Box::new(from_arrow(avro, s, array, row)?)));
+        return Ok(Avro::Union(
+            *i as u32,
+            Box::new(from_arrow(avro, s, array, row)?),
+        ));
     }
     if array.is_null(row) {
         return from_spec(avro, schema, &Value::Null);
@@ -435,7 +442,10 @@ pub(crate) fn from_arrow(
             };
             let v = array.as_primitive::<Decimal128Type>().value(row);
             let v = rescale(v, *from, d.scale).ok_or_else(|| {
-                format!("Cannot fit decimal into DECIMAL({}, {})", d.precision, d.scale)
+                format!(
+                    "Cannot fit decimal into DECIMAL({}, {})",
+                    d.precision, d.scale
+                )
             })?;
             Avro::Decimal(Decimal::from(decimal_bytes(v)))
         }
@@ -456,7 +466,10 @@ pub(crate) fn from_arrow(
             let mut out = std::collections::HashMap::with_capacity(entries.len());
             for i in 0..entries.len() {
                 let k = string_at(keys.as_ref(), i).ok_or_else(mismatch)?;
-                out.insert(k.to_string(), from_arrow(avro, &m.types, values.as_ref(), i)?);
+                out.insert(
+                    k.to_string(),
+                    from_arrow(avro, &m.types, values.as_ref(), i)?,
+                );
             }
             Avro::Map(out)
         }
@@ -507,7 +520,18 @@ mod tests {
 
     #[test]
     fn decimal_bytes_round_trip() {
-        for v in [0i128, 1, -1, 127, 128, -128, -129, 6521, i128::MAX, i128::MIN] {
+        for v in [
+            0i128,
+            1,
+            -1,
+            127,
+            128,
+            -128,
+            -129,
+            6521,
+            i128::MAX,
+            i128::MIN,
+        ] {
             assert_eq!(decimal_value(&decimal_bytes(v)), Some(v), "{v}");
         }
         assert_eq!(decimal_bytes(128), vec![0, 128]);
@@ -554,8 +578,14 @@ mod tests {
         let Schema::Record(r) = &s.root else { panic!() };
         let arrays = [a.as_ref(), b.as_ref(), d.as_ref()];
         let v = record_from_columns(&s, r, &["A", "B", "D"], &arrays, 0).unwrap();
-        assert_eq!(to_spec(&s, &s.root, &v).to_string(), r#"{"A":1,"B":"x","D":10.0000}"#);
+        assert_eq!(
+            to_spec(&s, &s.root, &v).to_string(),
+            r#"{"A":1,"B":"x","D":10.0000}"#
+        );
         let v = record_from_columns(&s, r, &["A", "B", "D"], &arrays, 1).unwrap();
-        assert_eq!(to_spec(&s, &s.root, &v), json!({"A": null, "B": "y", "D": null}));
+        assert_eq!(
+            to_spec(&s, &s.root, &v),
+            json!({"A": null, "B": "y", "D": null})
+        );
     }
 }

@@ -199,7 +199,9 @@ fn type_json(ty: &SqlType, context: &str) -> Result<Value, FormatError> {
         SqlType::Date => logical("int", "date", "Date"),
         SqlType::Time => logical("int", "time-millis", "Time"),
         SqlType::Timestamp => logical("long", "timestamp-millis", "Timestamp"),
-        SqlType::Array(item) => json!({"type": "array", "items": ["null", type_json(item, context)?]}),
+        SqlType::Array(item) => {
+            json!({"type": "array", "items": ["null", type_json(item, context)?]})
+        }
         SqlType::Map(k, v) => {
             if **k != SqlType::String {
                 return Err(FormatError::Schema(
@@ -209,8 +211,10 @@ fn type_json(ty: &SqlType, context: &str) -> Result<Value, FormatError> {
             json!({"type": "map", "values": ["null", type_json(v, &format!("{context}_MapValue"))?]})
         }
         SqlType::Struct(fields) => {
-            let fs: Vec<(String, SqlType)> =
-                fields.iter().map(|f| (f.name.clone(), f.ty.clone())).collect();
+            let fs: Vec<(String, SqlType)> = fields
+                .iter()
+                .map(|f| (f.name.clone(), f.ty.clone()))
+                .collect();
             record_json(&fs, context)?
         }
     })
@@ -236,7 +240,13 @@ pub(crate) fn union_branch_name(s: &Schema) -> String {
 /// The SQL type ksqlDB gives an Avro type; `Err` for types it cannot represent (such fields are
 /// left out of inferred schemas). Field names are upper-cased when `upper`.
 pub(crate) fn sql_type_of(avro: &AvroSchema, s: &Schema, upper: bool) -> Result<SqlType, String> {
-    let name = |n: &str| if upper { n.to_uppercase() } else { n.to_string() };
+    let name = |n: &str| {
+        if upper {
+            n.to_uppercase()
+        } else {
+            n.to_string()
+        }
+    };
     Ok(match avro.resolve(s) {
         Schema::Null => return Err("Unsupported type: null".to_string()),
         Schema::Boolean => SqlType::Boolean,
@@ -311,9 +321,8 @@ pub(crate) fn infer_columns(
 ) -> Result<Vec<(String, SqlType)>, FormatError> {
     let upper = !original_names;
     if unwrapped {
-        let ty = sql_type_of(avro, &avro.root, upper).map_err(|e| {
-            FormatError::Schema(format!("Unsupported type at root of schema: {e}"))
-        })?;
+        let ty = sql_type_of(avro, &avro.root, upper)
+            .map_err(|e| FormatError::Schema(format!("Unsupported type at root of schema: {e}")))?;
         let name = if is_key { "ROWKEY" } else { "ROWVAL" };
         return Ok(vec![(name.to_string(), ty)]);
     }
@@ -367,7 +376,10 @@ mod tests {
         let v = schema_for_columns(&cols, false, DEFAULT_VALUE_NAME).unwrap();
         assert_eq!(v["name"], "KsqlDataSourceSchema");
         assert_eq!(v["namespace"], NAMESPACE);
-        assert_eq!(v["fields"][0], json!({"name": "A", "type": ["null", "int"], "default": null}));
+        assert_eq!(
+            v["fields"][0],
+            json!({"name": "A", "type": ["null", "int"], "default": null})
+        );
         assert_eq!(v["fields"][1]["type"][1]["name"], "KsqlDataSourceSchema_S");
         let parsed = AvroSchema::parse(&v.to_string()).unwrap();
         let inferred = infer_columns(&parsed, false, false, false).unwrap();
@@ -391,7 +403,10 @@ mod tests {
             SqlType::Map(Box::new(SqlType::Int), Box::new(SqlType::Int)),
         )];
         assert!(validate_columns(&map).is_err());
-        assert_eq!(key_schema_name("MY_OUTPUT"), format!("{NAMESPACE}.MyOutputKey"));
+        assert_eq!(
+            key_schema_name("MY_OUTPUT"),
+            format!("{NAMESPACE}.MyOutputKey")
+        );
     }
 
     #[test]

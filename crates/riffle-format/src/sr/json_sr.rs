@@ -87,7 +87,11 @@ fn resolve<'a>(root: &'a Value, s: &'a Value) -> &'a Value {
 /// The SQL type of a JSON Schema, as Connect's `JsonSchemaData` and ksqlDB read it.
 fn sql_type_of(root: &Value, s: &Value, upper: bool) -> Result<SqlType, String> {
     let s = resolve(root, s);
-    if let Some(alts) = s.get("oneOf").or_else(|| s.get("anyOf")).and_then(Value::as_array) {
+    if let Some(alts) = s
+        .get("oneOf")
+        .or_else(|| s.get("anyOf"))
+        .and_then(Value::as_array)
+    {
         let non_null: Vec<&Value> = alts
             .iter()
             .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"))
@@ -109,14 +113,20 @@ fn sql_type_of(root: &Value, s: &Value, upper: bool) -> Result<SqlType, String> 
     };
     let connect_type = s.get("connect.type").and_then(Value::as_str);
     let title = s.get("title").and_then(Value::as_str).unwrap_or("");
-    let logical = title.strip_prefix(CONNECT).map(|t| t.trim_start_matches('.'));
+    let logical = title
+        .strip_prefix(CONNECT)
+        .map(|t| t.trim_start_matches('.'));
     Ok(match (ty, logical) {
         (_, Some("Decimal")) => {
             let param = |k: &str| -> Option<i64> {
                 let p = s.get("connect.parameters")?.get(k)?;
-                p.as_str().and_then(|x| x.parse().ok()).or_else(|| p.as_i64())
+                p.as_str()
+                    .and_then(|x| x.parse().ok())
+                    .or_else(|| p.as_i64())
             };
-            let precision = param("connect.decimal.precision").unwrap_or(38).clamp(1, 38);
+            let precision = param("connect.decimal.precision")
+                .unwrap_or(38)
+                .clamp(1, 38);
             let scale = param("scale").unwrap_or(0).clamp(0, precision);
             SqlType::Decimal {
                 precision: precision as u8,
@@ -135,7 +145,9 @@ fn sql_type_of(root: &Value, s: &Value, upper: bool) -> Result<SqlType, String> 
         ("string", _) if connect_type == Some("bytes") => SqlType::Bytes,
         ("string", _) => SqlType::String,
         ("array", _) => {
-            let items = s.get("items").ok_or("Unsupported type: array without items")?;
+            let items = s
+                .get("items")
+                .ok_or("Unsupported type: array without items")?;
             SqlType::Array(Box::new(sql_type_of(root, items, upper)?))
         }
         ("object", _) => match s.get("properties").and_then(Value::as_object) {
@@ -144,7 +156,11 @@ fn sql_type_of(root: &Value, s: &Value, upper: bool) -> Result<SqlType, String> 
                     .iter()
                     .filter_map(|(name, p)| {
                         let ty = sql_type_of(root, p, upper).ok()?;
-                        let name = if upper { name.to_uppercase() } else { name.clone() };
+                        let name = if upper {
+                            name.to_uppercase()
+                        } else {
+                            name.clone()
+                        };
                         Some(StructField { name, ty })
                     })
                     .collect(),
@@ -195,7 +211,11 @@ pub(crate) fn infer_columns(
 
 /// A JSON_SR payload → the JSON test tools show: the document, without object fields that
 /// match no column when the record is wrapped.
-pub(crate) fn to_spec(columns: &[Column], payload: &[u8], unwrapped: bool) -> Result<Value, String> {
+pub(crate) fn to_spec(
+    columns: &[Column],
+    payload: &[u8],
+    unwrapped: bool,
+) -> Result<Value, String> {
     let mut v = match crate::json::parse_document(payload)? {
         Some(v) => v,
         None => return Ok(Value::Null),
@@ -241,8 +261,10 @@ mod tests {
         ];
         let s = schema_for_columns(&cols, false);
         let back = infer_columns(&s, false, false, false).unwrap();
-        let want: Vec<(String, SqlType)> =
-            cols.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
+        let want: Vec<(String, SqlType)> = cols
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.clone()))
+            .collect();
         assert_eq!(back, want);
     }
 
@@ -260,7 +282,8 @@ mod tests {
                 ty: SqlType::String
             }])
         );
-        let key = json!({"oneOf": [{"type": "null"}, {"type": "integer", "connect.type": "int32"}]});
+        let key =
+            json!({"oneOf": [{"type": "null"}, {"type": "integer", "connect.type": "int32"}]});
         assert_eq!(
             infer_columns(&key, true, true, false).unwrap(),
             vec![("ROWKEY".to_string(), SqlType::Int)]

@@ -127,11 +127,9 @@ impl Format {
                 Ok(avro_schema::schema_for_columns(columns, unwrapped, name)?.to_string())
             }
             FormatKind::JsonSr => Ok(json_sr::schema_for_columns(columns, unwrapped).to_string()),
-            FormatKind::Protobuf => protobuf::schema_for_columns(
-                columns,
-                self.schema_full_name.as_deref(),
-                is_key,
-            ),
+            FormatKind::Protobuf => {
+                protobuf::schema_for_columns(columns, self.schema_full_name.as_deref(), is_key)
+            }
             _ => Err(FormatError::Unsupported(format!(
                 "{} has no schema",
                 self.name()
@@ -141,11 +139,7 @@ impl Format {
 
     /// The schema records are written with: the one pinned by the schema id, else the schema
     /// generated from `columns`, registered under the subject if it is not there yet.
-    pub fn register_schema(
-        &self,
-        columns: &[Column],
-        is_key: bool,
-    ) -> Result<u32, FormatError> {
+    pub fn register_schema(&self, columns: &[Column], is_key: bool) -> Result<u32, FormatError> {
         self.writer_schema(columns, is_key).map(|s| s.id)
     }
 
@@ -156,12 +150,15 @@ impl Format {
     ) -> Result<Arc<RegisteredSchema>, FormatError> {
         let b = self.binding()?;
         if let Some(id) = self.schema_id {
-            return b.registry.schema_by_id(id).ok_or_else(|| {
-                FormatError::Schema(format!("Schema with id {id} does not exist"))
-            });
+            return b
+                .registry
+                .schema_by_id(id)
+                .ok_or_else(|| FormatError::Schema(format!("Schema with id {id} does not exist")));
         }
         let text = self.physical_schema(columns, is_key)?;
-        let id = b.registry.register(&b.subject, schema_type(self.kind), &text)?;
+        let id = b
+            .registry
+            .register(&b.subject, schema_type(self.kind), &text)?;
         b.registry
             .schema_by_id(id)
             .ok_or_else(|| FormatError::Schema(format!("Schema with id {id} does not exist")))
@@ -308,8 +305,7 @@ impl Format {
         let unwrapped = self.is_unwrapped(columns, is_key);
         if self.kind == FormatKind::JsonSr {
             let id = self.writer_schema(columns, is_key)?.id;
-            let plain =
-                crate::json::encode(columns, arrays, num_rows, unwrapped, is_key)?;
+            let plain = crate::json::encode(columns, arrays, num_rows, unwrapped, is_key)?;
             return Ok(plain
                 .into_iter()
                 .map(|r| {
@@ -322,6 +318,10 @@ impl Format {
                 .collect());
         }
         let schema = self.writer_schema(columns, is_key)?;
+        if let Parsed::Protobuf(p) = &schema.parsed {
+            let name = self.schema_full_name.as_deref();
+            return p.encode_rows(schema.id, name, columns, arrays, num_rows);
+        }
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
         let arrays: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
         let ser = FormatError::Serialization;
@@ -357,14 +357,7 @@ impl Format {
                 }
                 Ok(out)
             }
-            Parsed::Protobuf(p) => p.encode_rows(
-                schema.id,
-                self.schema_full_name.as_deref(),
-                columns,
-                &arrays,
-                num_rows,
-            ),
-            Parsed::Json(_) => Err(ser(format!(
+            Parsed::Protobuf(_) | Parsed::Json(_) => Err(ser(format!(
                 "Schema {} is a JSON schema, not {}",
                 schema.id,
                 self.name()
@@ -373,15 +366,10 @@ impl Format {
     }
 
     /// The decoder of the Schema Registry formats.
-    pub(crate) fn sr_decoder<'a>(
-        &'a self,
-        columns: &'a [Column],
-        is_key: bool,
-    ) -> SrDecoder<'a> {
+    pub(crate) fn sr_decoder<'a>(&'a self, columns: &'a [Column], is_key: bool) -> SrDecoder<'a> {
         SrDecoder {
             format: self,
             json: JsonDecoder::new(columns, self.is_unwrapped(columns, is_key)),
-            columns,
             cache: HashMap::new(),
         }
     }
@@ -394,7 +382,10 @@ fn lookup(registry: &SchemaRegistry, id: u32) -> Result<Arc<RegisteredSchema>, S
 }
 
 /// Reads one Avro datum written with `schema`; the whole payload must be consumed.
-pub(crate) fn read_avro(schema: &AvroSchema, payload: &[u8]) -> Result<apache_avro::types::Value, String> {
+pub(crate) fn read_avro(
+    schema: &AvroSchema,
+    payload: &[u8],
+) -> Result<apache_avro::types::Value, String> {
     let reader = GenericDatumReader::builder(&schema.root)
         .build()
         .map_err(|e| format!("Error deserializing Avro message: {e}"))?;
@@ -421,7 +412,6 @@ fn write_avro(
 pub(crate) struct SrDecoder<'a> {
     format: &'a Format,
     json: JsonDecoder<'a>,
-    columns: &'a [Column],
     cache: HashMap<u32, Arc<RegisteredSchema>>,
 }
 
@@ -449,7 +439,7 @@ impl RowDecoder for SrDecoder<'_> {
                 let v = read_avro(a, payload)?;
                 avro_data::to_spec(a, &a.root, &v)
             }
-            Parsed::Protobuf(p) => p.read_for_columns(payload, self.columns)?,
+            Parsed::Protobuf(p) => p.read_spec(payload)?,
             Parsed::Json(_) => return self.json.decode_row(payload, builders),
         };
         self.json.decode_value(&value, builders)

@@ -62,7 +62,11 @@ fn bad_records_are_errors_not_panics() {
     let f = format(FormatKind::Avro, &registry, "t-value");
     let columns = cols(&[("A", SqlType::Int)]);
     registry
-        .register("t-value", SchemaType::Avro, r#"{"type":"record","name":"r","fields":[{"name":"A","type":"string"}]}"#)
+        .register(
+            "t-value",
+            SchemaType::Avro,
+            r#"{"type":"record","name":"r","fields":[{"name":"A","type":"string"}]}"#,
+        )
         .unwrap();
     let inputs: Vec<Option<&[u8]>> = vec![
         Some(&[1, 2, 3]),
@@ -77,7 +81,9 @@ fn bad_records_are_errors_not_panics() {
     assert!(f.bytes_to_json(&columns, Some(&[9, 9]), false).is_err());
     // no registry: a clear error rather than a panic
     let unbound = Format::new(FormatKind::Avro);
-    assert!(unbound.json_to_bytes(&columns, &json!({"A": 1}), false).is_err());
+    assert!(unbound
+        .json_to_bytes(&columns, &json!({"A": 1}), false)
+        .is_err());
 }
 
 #[test]
@@ -103,7 +109,10 @@ fn unwrapped_keys_and_inference() {
     pinned.schema_id = Some(2);
     assert_eq!(pinned.infer_columns(false).unwrap()[0].name, "c1");
     let bytes = k.json_to_bytes(&keys, &json!(42), true).unwrap().unwrap();
-    assert_eq!(k.bytes_to_json(&keys, Some(&bytes), true).unwrap(), json!(42));
+    assert_eq!(
+        k.bytes_to_json(&keys, Some(&bytes), true).unwrap(),
+        json!(42)
+    );
 }
 
 #[test]
@@ -115,7 +124,10 @@ fn json_sr_strips_the_header() {
     let out = f.encode(&columns, &[a], false).unwrap();
     let rec = out[0].as_deref().unwrap();
     assert_eq!(&rec[5..], br#"{"A":7}"#);
-    assert_eq!(registry.latest("t-value").unwrap().schema_type, SchemaType::Json);
+    assert_eq!(
+        registry.latest("t-value").unwrap().schema_type,
+        SchemaType::Json
+    );
     let d = f.decode(&columns, &[Some(rec)], false);
     assert!(d.errors.is_empty());
     let bytes = f
