@@ -349,7 +349,7 @@ fn eval_map_union(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
         }
         nulls.push(true);
         let start = idx.len();
-        let mut add = |k: u32, idx: &mut Vec<u32>| -> Result<()> {
+        let add = |k: u32, idx: &mut Vec<u32>| -> Result<()> {
             for e in start..idx.len() {
                 if values_equal(&keys, idx[e] as usize, &keys, k as usize)? {
                     idx[e] = k;

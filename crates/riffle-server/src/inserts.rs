@@ -131,6 +131,8 @@ async fn run<S, E>(
     S: Stream<Item = Result<Bytes, E>> + Unpin + Send + 'static,
     E: std::fmt::Display,
 {
+    let shutdown = state.shutdown_signal();
+    tokio::pin!(shutdown);
     let mut seq: u64 = 0;
     let mut first = true;
     let mut ended = false;
@@ -146,6 +148,8 @@ async fn run<S, E>(
         if lines.is_empty() {
             tokio::select! {
                 _ = tx.closed() => return,
+                // The server is going away: acknowledge what was received and end.
+                _ = &mut shutdown => ended = true,
                 chunk = body.next() => match chunk {
                     Some(Ok(c)) => buf.extend_from_slice(&c),
                     Some(Err(e)) => {

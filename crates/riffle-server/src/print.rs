@@ -17,7 +17,7 @@ use crate::framing::DELIMITED;
 use crate::print_format::{FormatsTracker, RecordFormatter};
 use crate::query::streaming_response;
 use crate::sql_text::{parse_print, PrintTopic, Statement};
-use crate::state::AppState;
+use crate::state::{AppState, Lifecycle};
 
 /// Records fetched per partition per poll.
 const FETCH_MAX: usize = 500;
@@ -136,6 +136,9 @@ async fn run(
     tokio::pin!(shutdown);
     let limit_reached = |written: u64| print.limit.is_some_and(|l| written >= l);
     while !limit_reached(written) {
+        if state.lifecycle() == Lifecycle::Terminating {
+            return;
+        }
         watch.borrow_and_update();
         let fetched = {
             let log = log.clone();

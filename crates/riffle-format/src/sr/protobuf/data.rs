@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use prost_reflect::{
-    DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, Value as Pv,
+    DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value as Pv,
 };
 use serde_json::{Map, Number, Value};
 
