@@ -132,17 +132,14 @@ fn ensure_topic(
     engine: &Engine,
     topic: &str,
     partitions: Option<u32>,
-    replaying: bool,
 ) -> Result<u32> {
     if let Some(t) = engine.log().topic(topic) {
         return Ok(t.partitions);
     }
+    // Replaying the command topic also lands here: it recreates topics that a lost data
+    // directory no longer has, the same way as a first run does.
     let n = partitions.unwrap_or(1);
-    if !replaying {
-        engine.log().create_topic(topic, n, BTreeMap::new())?;
-    } else {
-        engine.log().create_topic(topic, n, BTreeMap::new())?;
-    }
+    engine.log().create_topic(topic, n, BTreeMap::new())?;
     Ok(n)
 }
 
@@ -274,7 +271,7 @@ pub(crate) fn create_source(
     check_columns(&schema, &key_format, &value_format, &with)?;
     crate::schemas::register_schemas(&schema, &key_format, &value_format, statement)?;
     let timestamp = timestamp_of(&with, &schema)?;
-    ensure_topic(engine, &topic, with.partitions()?, session.replaying)?;
+    ensure_topic(engine, &topic, with.partitions()?)?;
     let seq = record_command(engine, text, session)?;
     let source = Source {
         name: c.name.clone(),
@@ -388,7 +385,7 @@ pub(crate) fn create_as_select(
     )?;
     let source_partitions = engine.log().topic(&source.topic).map(|t| t.partitions);
     let partitions = with.partitions()?.or(source_partitions);
-    ensure_topic(engine, &topic, partitions, session.replaying)?;
+    ensure_topic(engine, &topic, partitions)?;
     let timestamp = timestamp_of(&with, &plan.output)?;
     let seq = record_command(engine, text, session)?;
     let sink = Source {
@@ -453,7 +450,7 @@ pub(crate) fn insert_select(
         )));
     }
     let seq = record_command(engine, text, session)?;
-    let query_id = next_query_id(engine, &format!("INSERTQUERY"))?;
+    let query_id = next_query_id(engine, "INSERTQUERY")?;
     start_query(engine, &query_id, text, source, sink.clone(), plan, session)?;
     Ok(current_status(
         text,

@@ -32,8 +32,8 @@ use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::ScalarUDF;
 
 use crate::compare::values_equal;
-use crate::types::{list_item, map_of};
 use crate::types::is_integer;
+use crate::types::{list_item, map_of};
 use crate::udf::{as_i64, no_overload, rowwise, KsqlUdf, Typed};
 
 /// Name of the empty-struct constructor.
@@ -47,10 +47,18 @@ pub fn udfs() -> Vec<Arc<ScalarUDF>> {
         KsqlUdf::new("SLICE", type_slice, eval_slice).into_udf(),
         KsqlUdf::new("ARRAY_REMOVE", type_remove, eval_remove).into_udf(),
         KsqlUdf::new("ARRAY_SORT", type_sort, eval_sort).into_udf(),
-        KsqlUdf::new("ARRAY_MIN", |a, _| type_item(a, "ARRAY_MIN"), |a, r| eval_extreme(a, r, false))
-            .into_udf(),
-        KsqlUdf::new("ARRAY_MAX", |a, _| type_item(a, "ARRAY_MAX"), |a, r| eval_extreme(a, r, true))
-            .into_udf(),
+        KsqlUdf::new(
+            "ARRAY_MIN",
+            |a, _| type_item(a, "ARRAY_MIN"),
+            |a, r| eval_extreme(a, r, false),
+        )
+        .into_udf(),
+        KsqlUdf::new(
+            "ARRAY_MAX",
+            |a, _| type_item(a, "ARRAY_MAX"),
+            |a, r| eval_extreme(a, r, true),
+        )
+        .into_udf(),
         KsqlUdf::new("ARRAY_JOIN", type_join, eval_join).into_udf(),
         KsqlUdf::new("MAP_UNION", type_map_union, eval_map_union).into_udf(),
         KsqlUdf::new(
@@ -172,13 +180,22 @@ fn list_values(v: &ScalarValue) -> Option<ArrayRef> {
 }
 
 fn list_scalar(values: ArrayRef) -> ScalarValue {
-    ScalarValue::List(Arc::new(datafusion::common::utils::SingleRowListArrayBuilder::new(values).build_list_array()))
+    ScalarValue::List(Arc::new(
+        datafusion::common::utils::SingleRowListArrayBuilder::new(values).build_list_array(),
+    ))
 }
 
 fn type_slice(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
     match args {
-        [l, a, b] if list_item(l).is_some() && (is_integer(a) || is_null_type(a)) && (is_integer(b) || is_null_type(b)) => {
-            Ok(Typed { args: vec![l.clone(), DataType::Int32, DataType::Int32], ret: l.clone() })
+        [l, a, b]
+            if list_item(l).is_some()
+                && (is_integer(a) || is_null_type(a))
+                && (is_integer(b) || is_null_type(b)) =>
+        {
+            Ok(Typed {
+                args: vec![l.clone(), DataType::Int32, DataType::Int32],
+                ret: l.clone(),
+            })
         }
         _ => no_overload("SLICE", args),
     }
@@ -195,7 +212,9 @@ fn eval_slice(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
         if start < 0 || start > end || end > n {
             return Ok(ScalarValue::Null);
         }
-        Ok(list_scalar(values.slice(start as usize, (end - start) as usize)))
+        Ok(list_scalar(
+            values.slice(start as usize, (end - start) as usize),
+        ))
     })
 }
 
@@ -204,7 +223,10 @@ fn type_remove(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
         [l, x] => match list_item(l).and_then(|i| crate::types::common_type(i, x)) {
             Some(item) => {
                 let lt = crate::types::list_of(item.clone());
-                Ok(Typed { args: vec![lt.clone(), item], ret: lt })
+                Ok(Typed {
+                    args: vec![lt.clone(), item],
+                    ret: lt,
+                })
             }
             None => no_overload("ARRAY_REMOVE", args),
         },
@@ -239,7 +261,10 @@ fn type_sort(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
     match args {
         [l] if list_item(l).is_some() => Ok(Typed::new(args, l.clone())),
         [l, d] if list_item(l).is_some() && (d == &DataType::Utf8 || is_null_type(d)) => {
-            Ok(Typed { args: vec![l.clone(), DataType::Utf8], ret: l.clone() })
+            Ok(Typed {
+                args: vec![l.clone(), DataType::Utf8],
+                ret: l.clone(),
+            })
         }
         _ => no_overload("ARRAY_SORT", args),
     }
@@ -247,8 +272,14 @@ fn type_sort(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
 
 /// `values` sorted with nulls last.
 fn sorted(values: &ArrayRef, descending: bool) -> Result<ArrayRef> {
-    let opts = datafusion::arrow::compute::SortOptions { descending, nulls_first: false };
-    Ok(datafusion::arrow::compute::sort(values.as_ref(), Some(opts))?)
+    let opts = datafusion::arrow::compute::SortOptions {
+        descending,
+        nulls_first: false,
+    };
+    Ok(datafusion::arrow::compute::sort(
+        values.as_ref(),
+        Some(opts),
+    )?)
 }
 
 fn eval_sort(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
@@ -292,11 +323,24 @@ fn eval_extreme(args: &[ArrayRef], ret: &DataType, max: bool) -> Result<ArrayRef
 }
 
 fn type_join(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
-    let primitive = |t: &DataType| !matches!(t, DataType::List(_) | DataType::Map(_, _) | DataType::Struct(_));
+    let primitive = |t: &DataType| {
+        !matches!(
+            t,
+            DataType::List(_) | DataType::Map(_, _) | DataType::Struct(_)
+        )
+    };
     match args {
-        [l] if list_item(l).is_some_and(primitive) => Ok(Typed { args: args.to_vec(), ret: DataType::Utf8 }),
-        [l, d] if list_item(l).is_some_and(primitive) && (d == &DataType::Utf8 || is_null_type(d)) => {
-            Ok(Typed { args: vec![l.clone(), DataType::Utf8], ret: DataType::Utf8 })
+        [l] if list_item(l).is_some_and(primitive) => Ok(Typed {
+            args: args.to_vec(),
+            ret: DataType::Utf8,
+        }),
+        [l, d]
+            if list_item(l).is_some_and(primitive) && (d == &DataType::Utf8 || is_null_type(d)) =>
+        {
+            Ok(Typed {
+                args: vec![l.clone(), DataType::Utf8],
+                ret: DataType::Utf8,
+            })
         }
         _ => no_overload("ARRAY_JOIN", args),
     }
@@ -312,7 +356,9 @@ fn eval_join(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
             Some(d) => crate::udf::as_str(d).unwrap_or(""),
         };
         let parts: Vec<String> = (0..values.len())
-            .map(|i| crate::format::value_string(values.as_ref(), i).unwrap_or_else(|| "null".into()))
+            .map(|i| {
+                crate::format::value_string(values.as_ref(), i).unwrap_or_else(|| "null".into())
+            })
             .collect();
         Ok(ScalarValue::from(parts.join(delim)))
     })
@@ -321,7 +367,10 @@ fn eval_join(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
 fn type_map_union(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
     match args {
         [a, b] => match crate::types::common_type(a, b) {
-            Some(t) if crate::types::map_types(&t).is_some() => Ok(Typed { args: vec![t.clone(), t.clone()], ret: t }),
+            Some(t) if crate::types::map_types(&t).is_some() => Ok(Typed {
+                args: vec![t.clone(), t.clone()],
+                ret: t,
+            }),
             _ => no_overload("MAP_UNION", args),
         },
         _ => no_overload("MAP_UNION", args),
@@ -340,7 +389,8 @@ fn eval_map_union(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     let keys = datafusion::arrow::compute::concat(&[a.keys().as_ref(), b.keys().as_ref()])?;
     let vals = datafusion::arrow::compute::concat(&[a.values().as_ref(), b.values().as_ref()])?;
     let shift = a.keys().len() as u32;
-    let (mut idx, mut offsets, mut nulls) = (Vec::<u32>::new(), vec![0i32], Vec::with_capacity(a.len()));
+    let (mut idx, mut offsets, mut nulls) =
+        (Vec::<u32>::new(), vec![0i32], Vec::with_capacity(a.len()));
     for i in 0..a.len() {
         if a.is_null(i) && b.is_null(i) {
             nulls.push(false);
@@ -350,9 +400,9 @@ fn eval_map_union(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
         nulls.push(true);
         let start = idx.len();
         let add = |k: u32, idx: &mut Vec<u32>| -> Result<()> {
-            for e in start..idx.len() {
-                if values_equal(&keys, idx[e] as usize, &keys, k as usize)? {
-                    idx[e] = k;
+            for slot in idx[start..].iter_mut() {
+                if values_equal(&keys, *slot as usize, &keys, k as usize)? {
+                    *slot = k;
                     return Ok(());
                 }
             }
@@ -376,7 +426,10 @@ fn eval_map_union(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     let indices = UInt32Array::from(idx);
     let entries = StructArray::try_new(
         kv.clone(),
-        vec![take(keys.as_ref(), &indices, None)?, take(vals.as_ref(), &indices, None)?],
+        vec![
+            take(keys.as_ref(), &indices, None)?,
+            take(vals.as_ref(), &indices, None)?,
+        ],
         None,
     )?;
     Ok(Arc::new(MapArray::try_new(

@@ -24,6 +24,7 @@ pub mod dec;
 pub mod format;
 pub mod javatime;
 pub mod math;
+pub mod misc;
 pub mod planner;
 pub mod string;
 pub mod temporal;
@@ -53,6 +54,7 @@ pub fn udfs() -> Vec<Arc<ScalarUDF>> {
     v.extend(string::udfs());
     v.extend(collections::udfs());
     v.extend(temporal::udfs());
+    v.extend(misc::udfs());
     v.push(
         udf::KsqlUdf::new(
             ARGS_UDF,

@@ -38,7 +38,11 @@ fn type_substring(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed>
     if !ok {
         return no_overload("SUBSTRING", args);
     }
-    let first = if args[0] == DataType::Binary { DataType::Binary } else { DataType::Utf8 };
+    let first = if args[0] == DataType::Binary {
+        DataType::Binary
+    } else {
+        DataType::Utf8
+    };
     let mut coerced = vec![first.clone(), DataType::Int32];
     if args.len() == 3 {
         coerced.push(DataType::Int32);
@@ -74,7 +78,8 @@ pub fn sub_slice<T>(chars: &[T], pos: i32, len: Option<i32>) -> &[T] {
 fn eval_substring(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     if ret == &DataType::Binary {
         return crate::udf::rowwise(args, ret, |row| {
-            let (ScalarValue::Binary(Some(b)), Some(p)) = (&row[0], crate::udf::as_i64(&row[1])) else {
+            let (ScalarValue::Binary(Some(b)), Some(p)) = (&row[0], crate::udf::as_i64(&row[1]))
+            else {
                 return Ok(ScalarValue::Null);
             };
             let len = match row.get(2) {
@@ -84,7 +89,9 @@ fn eval_substring(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
                 },
                 None => None,
             };
-            Ok(ScalarValue::Binary(Some(sub_slice(b, p as i32, len).to_vec())))
+            Ok(ScalarValue::Binary(Some(
+                sub_slice(b, p as i32, len).to_vec(),
+            )))
         });
     }
     let s = args[0].as_string::<i32>();

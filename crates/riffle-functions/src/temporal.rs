@@ -328,9 +328,7 @@ fn now_millis() -> i64 {
 }
 
 fn eval_unix_ts(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
-    let no_args = args.len() == 1
-        && args[0].data_type() == &DataType::Null
-        && args[0].null_count() == args[0].len();
+    let no_args = args.len() == 1 && args[0].data_type() == &DataType::Null;
     rowwise(args, ret, |row| {
         Ok(match row.first().and_then(as_i64) {
             Some(ms) => ScalarValue::Int64(Some(ms)),
@@ -369,6 +367,11 @@ fn eval_convert_tz(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
             None,
         ))
     })
+}
+
+/// Whether `word` names a time unit (`MILLISECONDS`, `DAYS`, …).
+pub fn is_time_unit(word: &str) -> bool {
+    unit_millis(word).is_ok()
 }
 
 /// Milliseconds in one `unit`.

@@ -31,25 +31,57 @@ use crate::udf::{as_i64, as_str, no_overload, rowwise, KsqlUdf, Typed};
 /// The string UDFs of this module.
 pub fn udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
-        KsqlUdf::new("LPAD", |a, _| type_pad(a, "LPAD"), |a, r| eval_pad(a, r, true)).into_udf(),
-        KsqlUdf::new("RPAD", |a, _| type_pad(a, "RPAD"), |a, r| eval_pad(a, r, false)).into_udf(),
+        KsqlUdf::new(
+            "LPAD",
+            |a, _| type_pad(a, "LPAD"),
+            |a, r| eval_pad(a, r, true),
+        )
+        .into_udf(),
+        KsqlUdf::new(
+            "RPAD",
+            |a, _| type_pad(a, "RPAD"),
+            |a, r| eval_pad(a, r, false),
+        )
+        .into_udf(),
         KsqlUdf::new("INSTR", type_instr, eval_instr).into_udf(),
-        KsqlUdf::new("INITCAP", |a, _| type_strings(a, "INITCAP", 1, 1, STRING), eval_initcap).into_udf(),
+        KsqlUdf::new(
+            "INITCAP",
+            |a, _| type_strings(a, "INITCAP", 1, 1, STRING),
+            eval_initcap,
+        )
+        .into_udf(),
         KsqlUdf::new("CHR", type_chr, eval_chr).into_udf(),
-        KsqlUdf::new("ENCODE", |a, _| type_strings(a, "ENCODE", 3, 3, STRING), eval_encode).into_udf(),
-        KsqlUdf::new("TO_BYTES", |a, _| type_strings(a, "TO_BYTES", 2, 2, DataType::Binary), eval_to_bytes)
-            .into_udf(),
+        KsqlUdf::new(
+            "ENCODE",
+            |a, _| type_strings(a, "ENCODE", 3, 3, STRING),
+            eval_encode,
+        )
+        .into_udf(),
+        KsqlUdf::new(
+            "TO_BYTES",
+            |a, _| type_strings(a, "TO_BYTES", 2, 2, DataType::Binary),
+            eval_to_bytes,
+        )
+        .into_udf(),
         KsqlUdf::new("FROM_BYTES", type_from_bytes, eval_from_bytes).into_udf(),
         KsqlUdf::new("SPLIT", type_split, eval_split).into_udf(),
-        KsqlUdf::new("REGEXP_REPLACE", |a, _| type_strings(a, "REGEXP_REPLACE", 3, 3, STRING), eval_regexp_replace)
-            .into_udf(),
-        KsqlUdf::new("REGEXP_EXTRACT", |a, _| type_regexp_extract(a, STRING), |a, r| {
-            eval_regexp_extract(a, r, false)
-        })
+        KsqlUdf::new(
+            "REGEXP_REPLACE",
+            |a, _| type_strings(a, "REGEXP_REPLACE", 3, 3, STRING),
+            eval_regexp_replace,
+        )
         .into_udf(),
-        KsqlUdf::new("REGEXP_EXTRACT_ALL", |a, _| type_regexp_extract(a, list_of(STRING)), |a, r| {
-            eval_regexp_extract(a, r, true)
-        })
+        KsqlUdf::new(
+            "REGEXP_EXTRACT",
+            |a, _| type_regexp_extract(a, STRING),
+            |a, r| eval_regexp_extract(a, r, false),
+        )
+        .into_udf(),
+        KsqlUdf::new(
+            "REGEXP_EXTRACT_ALL",
+            |a, _| type_regexp_extract(a, list_of(STRING)),
+            |a, r| eval_regexp_extract(a, r, true),
+        )
         .into_udf(),
         KsqlUdf::new(
             "REGEXP_SPLIT_TO_ARRAY",
@@ -68,18 +100,39 @@ fn int_ok(t: &DataType) -> bool {
     is_integer(t) || t == &DataType::Null
 }
 
-fn type_strings(args: &[DataType], name: &str, min: usize, max: usize, ret: DataType) -> Result<Typed> {
+fn type_strings(
+    args: &[DataType],
+    name: &str,
+    min: usize,
+    max: usize,
+    ret: DataType,
+) -> Result<Typed> {
     if args.len() < min || args.len() > max || !args.iter().all(str_ok) {
         return no_overload(name, args);
     }
-    Ok(Typed { args: vec![STRING; args.len()], ret })
+    Ok(Typed {
+        args: vec![STRING; args.len()],
+        ret,
+    })
 }
 
 fn type_pad(args: &[DataType], name: &str) -> Result<Typed> {
     match args {
-        [s, n, p] if int_ok(n) && ((str_ok(s) && str_ok(p)) || (s == &DataType::Binary && (p == &DataType::Binary || p == &DataType::Null))) => {
-            let t = if s == &DataType::Binary { DataType::Binary } else { STRING };
-            Ok(Typed { args: vec![t.clone(), INT, t.clone()], ret: t })
+        [s, n, p]
+            if int_ok(n)
+                && ((str_ok(s) && str_ok(p))
+                    || (s == &DataType::Binary
+                        && (p == &DataType::Binary || p == &DataType::Null))) =>
+        {
+            let t = if s == &DataType::Binary {
+                DataType::Binary
+            } else {
+                STRING
+            };
+            Ok(Typed {
+                args: vec![t.clone(), INT, t.clone()],
+                ret: t,
+            })
         }
         _ => no_overload(name, args),
     }
@@ -123,13 +176,20 @@ fn eval_pad(args: &[ArrayRef], ret: &DataType, left: bool) -> Result<ArrayRef> {
 }
 
 fn type_instr(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
-    let ok = args.len() >= 2 && args.len() <= 4 && str_ok(&args[0]) && str_ok(&args[1]) && args[2..].iter().all(int_ok);
+    let ok = args.len() >= 2
+        && args.len() <= 4
+        && str_ok(&args[0])
+        && str_ok(&args[1])
+        && args[2..].iter().all(int_ok);
     if !ok {
         return no_overload("INSTR", args);
     }
     let mut coerced = vec![STRING, STRING];
     coerced.extend(std::iter::repeat_n(INT, args.len() - 2));
-    Ok(Typed { args: coerced, ret: INT })
+    Ok(Typed {
+        args: coerced,
+        ret: INT,
+    })
 }
 
 /// ksqlDB's `Instr`: the 1-based index of the `occurrence`-th `sub` from `position`, 0 if none.
@@ -137,7 +197,11 @@ pub fn instr(s: &str, sub: &str, position: i64, occurrence: i64) -> i32 {
     let hay: Vec<char> = s.chars().collect();
     let needle: Vec<char> = sub.chars().collect();
     let n = hay.len() as i64;
-    let at = |i: i64| i >= 0 && i + needle.len() as i64 <= n && hay[i as usize..i as usize + needle.len()] == needle[..];
+    let at = |i: i64| {
+        i >= 0
+            && i + needle.len() as i64 <= n
+            && hay[i as usize..i as usize + needle.len()] == needle[..]
+    };
     let mut found = 0;
     if position < 0 {
         let mut i = n + position;
@@ -203,8 +267,14 @@ fn eval_initcap(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
 
 fn type_chr(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
     match args {
-        [a] if int_ok(a) => Ok(Typed { args: vec![INT], ret: STRING }),
-        [a] if is_string(a) => Ok(Typed { args: vec![STRING], ret: STRING }),
+        [a] if int_ok(a) => Ok(Typed {
+            args: vec![INT],
+            ret: STRING,
+        }),
+        [a] if is_string(a) => Ok(Typed {
+            args: vec![STRING],
+            ret: STRING,
+        }),
         _ => no_overload("CHR", args),
     }
 }
@@ -212,7 +282,10 @@ fn type_chr(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
 fn eval_chr(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     rowwise(args, ret, |row| {
         let out = match &row[0] {
-            ScalarValue::Int32(Some(c)) => u32::try_from(*c).ok().and_then(char::from_u32).map(String::from),
+            ScalarValue::Int32(Some(c)) => u32::try_from(*c)
+                .ok()
+                .and_then(char::from_u32)
+                .map(String::from),
             v => as_str(v).and_then(unicode_escapes),
         };
         Ok(ScalarValue::Utf8(out))
@@ -241,13 +314,14 @@ fn unicode_escapes(s: &str) -> Option<String> {
 fn decode(s: &str, encoding: &str) -> Option<Vec<u8>> {
     match encoding.to_ascii_lowercase().as_str() {
         "hex" => {
-            let (body, prefixed) = if let Some(b) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-                (b.to_string(), true)
-            } else if let Some(b) = s.strip_prefix("X'").or_else(|| s.strip_prefix("x'")) {
-                (b.strip_suffix('\'')?.to_string(), false)
-            } else {
-                (s.to_string(), false)
-            };
+            let (body, prefixed) =
+                if let Some(b) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                    (b.to_string(), true)
+                } else if let Some(b) = s.strip_prefix("X'").or_else(|| s.strip_prefix("x'")) {
+                    (b.strip_suffix('\'')?.to_string(), false)
+                } else {
+                    (s.to_string(), false)
+                };
             let body = if body.len() % 2 == 1 {
                 if !prefixed {
                     return None;
@@ -262,7 +336,11 @@ fn decode(s: &str, encoding: &str) -> Option<Vec<u8>> {
                 .collect()
         }
         "utf8" => Some(s.as_bytes().to_vec()),
-        "ascii" => Some(s.chars().map(|c| if c.is_ascii() { c as u8 } else { b'?' }).collect()),
+        "ascii" => Some(
+            s.chars()
+                .map(|c| if c.is_ascii() { c as u8 } else { b'?' })
+                .collect(),
+        ),
         "base64" => base64::engine::general_purpose::STANDARD.decode(s).ok(),
         _ => None,
     }
@@ -273,7 +351,12 @@ fn encode(bytes: &[u8], encoding: &str) -> Option<String> {
     match encoding.to_ascii_lowercase().as_str() {
         "hex" => Some(bytes.iter().map(|b| format!("{b:02x}")).collect()),
         "utf8" => Some(String::from_utf8_lossy(bytes).into_owned()),
-        "ascii" => Some(bytes.iter().map(|b| if b.is_ascii() { *b as char } else { '\u{fffd}' }).collect()),
+        "ascii" => Some(
+            bytes
+                .iter()
+                .map(|b| if b.is_ascii() { *b as char } else { '\u{fffd}' })
+                .collect(),
+        ),
         "base64" => Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
         _ => None,
     }
@@ -281,10 +364,13 @@ fn encode(bytes: &[u8], encoding: &str) -> Option<String> {
 
 fn eval_encode(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     rowwise(args, ret, |row| {
-        let (Some(s), Some(from), Some(to)) = (as_str(&row[0]), as_str(&row[1]), as_str(&row[2])) else {
+        let (Some(s), Some(from), Some(to)) = (as_str(&row[0]), as_str(&row[1]), as_str(&row[2]))
+        else {
             return Ok(ScalarValue::Null);
         };
-        Ok(ScalarValue::Utf8(decode(s, from).and_then(|b| encode(&b, to))))
+        Ok(ScalarValue::Utf8(
+            decode(s, from).and_then(|b| encode(&b, to)),
+        ))
     })
 }
 
@@ -299,9 +385,10 @@ fn eval_to_bytes(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
 
 fn type_from_bytes(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
     match args {
-        [b, e] if (b == &DataType::Binary || b == &DataType::Null) && str_ok(e) => {
-            Ok(Typed { args: vec![DataType::Binary, STRING], ret: STRING })
-        }
+        [b, e] if (b == &DataType::Binary || b == &DataType::Null) && str_ok(e) => Ok(Typed {
+            args: vec![DataType::Binary, STRING],
+            ret: STRING,
+        }),
         _ => no_overload("FROM_BYTES", args),
     }
 }
@@ -311,17 +398,30 @@ fn eval_from_bytes(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
         let (ScalarValue::Binary(Some(b)), Some(enc)) = (&row[0], as_str(&row[1])) else {
             return Ok(ScalarValue::Null);
         };
-        Ok(ScalarValue::Utf8(encode(b, enc)))
+        // ksqlDB's FROM_BYTES writes hex in upper case (ENCODE in lower case).
+        let text = encode(b, enc).map(|t| {
+            if enc.eq_ignore_ascii_case("hex") {
+                t.to_ascii_uppercase()
+            } else {
+                t
+            }
+        });
+        Ok(ScalarValue::Utf8(text))
     })
 }
 
 fn type_split(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed> {
     match args {
-        [s, d] if str_ok(s) && str_ok(d) => Ok(Typed { args: vec![STRING, STRING], ret: list_of(STRING) }),
-        [s, d] if s == &DataType::Binary && (d == &DataType::Binary || d == &DataType::Null) => Ok(Typed {
-            args: vec![DataType::Binary, DataType::Binary],
-            ret: list_of(DataType::Binary),
+        [s, d] if str_ok(s) && str_ok(d) => Ok(Typed {
+            args: vec![STRING, STRING],
+            ret: list_of(STRING),
         }),
+        [s, d] if s == &DataType::Binary && (d == &DataType::Binary || d == &DataType::Null) => {
+            Ok(Typed {
+                args: vec![DataType::Binary, DataType::Binary],
+                ret: list_of(DataType::Binary),
+            })
+        }
         _ => no_overload("SPLIT", args),
     }
 }
@@ -355,7 +455,10 @@ fn eval_split(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     rowwise(args, ret, |row| {
         Ok(match (&row[0], &row[1]) {
             (ScalarValue::Binary(Some(s)), ScalarValue::Binary(Some(d))) => list_value(
-                split(s, d).into_iter().map(|p| ScalarValue::Binary(Some(p))).collect(),
+                split(s, d)
+                    .into_iter()
+                    .map(|p| ScalarValue::Binary(Some(p)))
+                    .collect(),
                 &DataType::Binary,
             ),
             (a, b) => match (as_str(a), as_str(b)) {
@@ -376,12 +479,15 @@ fn eval_split(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
 }
 
 fn regex(pattern: &str) -> Result<Regex> {
-    Regex::new(pattern).map_err(|e| DataFusionError::Execution(format!("Invalid regular expression {pattern}: {e}")))
+    Regex::new(pattern).map_err(|e| {
+        DataFusionError::Execution(format!("Invalid regular expression {pattern}: {e}"))
+    })
 }
 
 fn eval_regexp_replace(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     rowwise(args, ret, |row| {
-        let (Some(s), Some(p), Some(r)) = (as_str(&row[0]), as_str(&row[1]), as_str(&row[2])) else {
+        let (Some(s), Some(p), Some(r)) = (as_str(&row[0]), as_str(&row[1]), as_str(&row[2]))
+        else {
             return Ok(ScalarValue::Null);
         };
         Ok(ScalarValue::from(regex(p)?.replace_all(s, r).into_owned()))
@@ -424,7 +530,9 @@ fn eval_regexp_extract(args: &[ArrayRef], ret: &DataType, all: bool) -> Result<A
             return Ok(list_value(found, &STRING));
         }
         Ok(ScalarValue::Utf8(
-            re.captures(s).and_then(|c| c.get(group)).map(|m| m.as_str().to_string()),
+            re.captures(s)
+                .and_then(|c| c.get(group))
+                .map(|m| m.as_str().to_string()),
         ))
     })
 }
@@ -449,7 +557,10 @@ mod tests {
         assert_eq!(instr("short", "or", -4, 1), 0);
         assert_eq!(instr("corporate floor", "or", 1, 2), 5);
         assert_eq!(pad(&['a'], 3, &['x', 'y'], true), Some(vec!['x', 'y', 'a']));
-        assert_eq!(pad(&['a', 'b', 'c'], 2, &['x'], false), Some(vec!['a', 'b']));
+        assert_eq!(
+            pad(&['a', 'b', 'c'], 2, &['x'], false),
+            Some(vec!['a', 'b'])
+        );
         assert_eq!(pad(&['a'], -1, &['x'], false), None);
         assert_eq!(split(&[1, 0, 2], &[0]), vec![vec![1], vec![2]]);
         assert_eq!(decode("0x578616d706C6521", "hex").map(|b| b[0]), Some(5));

@@ -124,11 +124,25 @@ impl ScalarUDFImpl for KsqlUdf {
             .into_iter()
             .map(|a| a.into_array(n))
             .collect::<Result<Vec<_>>>()?;
+        // Evaluators rely on the argument types their typer chose; make sure they get them.
+        let types: Vec<DataType> = arrays.iter().map(|a| a.data_type().clone()).collect();
+        let none = vec![None; types.len()];
+        if let Ok(typed) = (self.typer)(&types, &none) {
+            for (a, want) in arrays.iter_mut().zip(typed.args.iter()) {
+                if a.data_type() != want && want != &DataType::Null {
+                    *a = datafusion::arrow::compute::cast(a, want)?;
+                }
+            }
+        }
         if arrays.is_empty() {
             // Functions without arguments learn the row count from a null column.
             arrays.push(Arc::new(datafusion::arrow::array::NullArray::new(n)));
         }
-        let out = (self.eval)(&arrays, args.return_field.data_type())?;
+        let ret = args.return_field.data_type();
+        // A bug in an evaluator must fail the row, not the process.
+        let out =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.eval)(&arrays, ret)))
+                .unwrap_or_else(|_| exec_err!("{} failed unexpectedly", self.name))?;
         if out.len() != n {
             return exec_err!("{} produced {} rows for {n}", self.name, out.len());
         }

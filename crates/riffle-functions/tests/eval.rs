@@ -115,3 +115,33 @@ fn null_handling_and_like() {
     assert_eq!(one("'abc' NOT LIKE 'a%'"), "BOOLEAN false");
     assert_eq!(one("AS_VALUE(5)"), "INTEGER 5");
 }
+
+#[test]
+fn more_functions() {
+    assert_eq!(one("UNIX_TIMESTAMP() > 100"), "BOOLEAN true");
+    assert_eq!(one("GREATEST(1, 5, NULL, 3)"), "INTEGER 5");
+    assert!(
+        one("GREATEST(1, 10000000000)").contains("ambiguous method parameters (INTEGER, BIGINT)")
+    );
+    assert_eq!(
+        one("URL_EXTRACT_HOST('http://test@confluent.io:8080')"),
+        "STRING confluent.io"
+    );
+    assert_eq!(one("URL_ENCODE_PARAM('?foo $bar')"), "STRING %3Ffoo+%24bar");
+    assert_eq!(one("URL_DECODE_PARAM('%3Ffoo+%24bar')"), "STRING ?foo $bar");
+    assert_eq!(one("GENERATE_SERIES(4, 3)"), "ARRAY<INTEGER> [4, 3]");
+    assert_eq!(one("SLICE(ARRAY[1, 2, 3], 2, 3)"), "ARRAY<INTEGER> [2, 3]");
+    assert_eq!(
+        one("ARRAY_SORT(ARRAY[3, NULL, 1], 'DESC')"),
+        "ARRAY<INTEGER> [3, 1, null]"
+    );
+    assert_eq!(one("ARRAY_JOIN(ARRAY[1, NULL])"), "STRING 1,null");
+    assert_eq!(
+        one("TIMESTAMPADD(MILLISECONDS, 10, FROM_UNIXTIME(10))"),
+        "TIMESTAMP 1970-01-01T00:00:00.020"
+    );
+    assert_eq!(
+        one("FORMAT_DATE(FROM_DAYS(-1), 'dd-MM-yyyy')"),
+        "STRING 31-12-1969"
+    );
+}

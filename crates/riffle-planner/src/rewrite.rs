@@ -327,7 +327,9 @@ fn rewrite_function(f: &Function) -> Result<Option<Expr>> {
                         list.args.first_mut()
                     {
                         if let Expr::Identifier(unit) = e {
-                            *e = string_lit(&unit.value);
+                            if riffle_functions::temporal::is_time_unit(&unit.value) {
+                                *e = string_lit(&unit.value);
+                            }
                         }
                     }
                 }

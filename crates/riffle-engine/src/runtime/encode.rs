@@ -77,8 +77,8 @@ impl SinkEncoder {
                 .collect(),
         };
         let mut out = Vec::with_capacity(n);
-        for row in 0..n {
-            let Some(ts) = times[row] else { continue };
+        for (row, ts) in times.iter().enumerate().take(n) {
+            let Some(ts) = *ts else { continue };
             let value = if value_null.get(row).copied().unwrap_or(false) {
                 None
             } else {

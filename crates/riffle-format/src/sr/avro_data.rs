@@ -321,22 +321,34 @@ fn wrap_default(avro: &AvroSchema, s: &Schema, x: Avro) -> Avro {
 
 /// Whether an Arrow type can be written as an Avro type (to pick a union branch).
 fn fits(avro: &AvroSchema, s: &Schema, dt: &DataType) -> bool {
-    match (avro.resolve(s), dt) {
-        (Schema::Boolean, DataType::Boolean) => true,
-        (Schema::Int | Schema::Long, DataType::Int32 | DataType::Int64) => true,
-        (Schema::Float | Schema::Double, DataType::Float64 | DataType::Float32) => true,
-        (Schema::String | Schema::Enum(_) | Schema::Uuid(_), DataType::Utf8) => true,
-        (Schema::Bytes | Schema::Fixed(_), DataType::Binary) => true,
-        (Schema::Decimal(_), DataType::Decimal128(_, _)) => true,
-        (Schema::Date, DataType::Date32) => true,
-        (Schema::TimeMillis, DataType::Time32(_)) => true,
-        (Schema::TimestampMillis | Schema::Long, DataType::Timestamp(_, _)) => true,
-        (Schema::Int, DataType::Date32 | DataType::Time32(_)) => true,
-        (Schema::Array(_), DataType::List(_)) => true,
-        (Schema::Map(_), DataType::Map(_, _)) => true,
-        (Schema::Record(_), DataType::Struct(_)) => true,
-        _ => false,
-    }
+    matches!(
+        (avro.resolve(s), dt),
+        (Schema::Boolean, DataType::Boolean)
+            | (
+                Schema::Int | Schema::Long,
+                DataType::Int32 | DataType::Int64
+            )
+            | (
+                Schema::Float | Schema::Double,
+                DataType::Float64 | DataType::Float32
+            )
+            | (
+                Schema::String | Schema::Enum(_) | Schema::Uuid(_),
+                DataType::Utf8
+            )
+            | (Schema::Bytes | Schema::Fixed(_), DataType::Binary)
+            | (Schema::Decimal(_), DataType::Decimal128(_, _))
+            | (Schema::Date, DataType::Date32)
+            | (Schema::TimeMillis, DataType::Time32(_))
+            | (
+                Schema::TimestampMillis | Schema::Long,
+                DataType::Timestamp(_, _)
+            )
+            | (Schema::Int, DataType::Date32 | DataType::Time32(_))
+            | (Schema::Array(_), DataType::List(_))
+            | (Schema::Map(_), DataType::Map(_, _))
+            | (Schema::Record(_), DataType::Struct(_))
+    )
 }
 
 /// Rescales an unscaled decimal from scale `from` to `to`, without rounding.

@@ -78,8 +78,32 @@ pub(crate) struct ProtoSchema {
 }
 
 impl ProtoSchema {
-    /// Compiles `.proto` text (with the well-known and Confluent imports available).
+    /// Compiles `.proto` text (with the well-known and Confluent imports available). Schemas
+    /// that use `confluent.field_meta` without importing its definition, as Confluent's lenient
+    /// parser allows, get the import added.
     pub(crate) fn parse(text: &str) -> Result<ProtoSchema, FormatError> {
+        match Self::compile(text) {
+            Err(e) if text.contains("confluent.") && !text.contains("confluent/meta.proto") => {
+                let patched = match text.find(';') {
+                    Some(i) => format!(
+                        "{} import \"confluent/meta.proto\";{}",
+                        &text[..=i],
+                        &text[i + 1..]
+                    ),
+                    None => return Err(e),
+                };
+                Self::compile(&patched)
+                    .map(|s| ProtoSchema {
+                        text: text.to_string(),
+                        pool: s.pool,
+                    })
+                    .map_err(|_| e)
+            }
+            other => other,
+        }
+    }
+
+    fn compile(text: &str) -> Result<ProtoSchema, FormatError> {
         let mut resolver = ChainFileResolver::new();
         resolver.add(Sources {
             main: text.to_string(),
