@@ -73,6 +73,8 @@ pub struct Source {
     pub read_only: bool,
     /// Whether its keys are windowed.
     pub windowed: bool,
+    /// How its keys carry their window, when windowed.
+    pub window: Option<crate::window::KeyWindow>,
 }
 
 /// Lifecycle of a persistent query.

@@ -11,7 +11,7 @@ use riffle_types::{Column, ColumnKind, LogicalSchema};
 
 use crate::catalog::{QueryInfo, QueryState, Source, SourceType, TimestampColumn};
 use crate::executor::{current_status, record_command, Session};
-use crate::runtime::persistent::PersistentQuery;
+use crate::runtime::persistent::{PersistentQuery, QueryPlan};
 use crate::{Engine, EngineError, Result};
 
 /// WITH-clause properties by upper-cased name, values as text.
@@ -128,11 +128,7 @@ fn timestamp_of(with: &With, schema: &LogicalSchema) -> Result<Option<TimestampC
 
 /// Makes sure `topic` exists, creating it with `partitions` (or one partition on the embedded
 /// log, where nobody else creates topics).
-fn ensure_topic(
-    engine: &Engine,
-    topic: &str,
-    partitions: Option<u32>,
-) -> Result<u32> {
+fn ensure_topic(engine: &Engine, topic: &str, partitions: Option<u32>) -> Result<u32> {
     if let Some(t) = engine.log().topic(topic) {
         return Ok(t.partitions);
     }
@@ -284,6 +280,7 @@ pub(crate) fn create_source(
         statement: text.to_string(),
         read_only: c.is_source,
         windowed: false,
+        window: None,
     };
     engine
         .lock_state()?
@@ -332,11 +329,6 @@ pub(crate) fn create_as_select(
     session: &Session,
 ) -> Result<KsqlEntity> {
     let kind: SourceType = c.kind.into();
-    if kind == SourceType::Table {
-        return Err(EngineError::statement(
-            "CREATE TABLE AS SELECT is not supported yet",
-        ));
-    }
     if let Some(existing) = engine.catalog().sources.get(&c.name) {
         if c.if_not_exists {
             return Ok(current_status(
@@ -350,12 +342,34 @@ pub(crate) fn create_as_select(
         return Err(already_exists(kind, existing, &c.name));
     }
     let (source, source_ref) = single_source(engine, &c.query)?;
-    if source.source_type == SourceType::Table {
-        return Err(EngineError::statement(
-            "Queries over tables are not supported yet",
-        ));
+    let aggregating = riffle_planner::is_aggregation(&c.query);
+    let produces = if aggregating {
+        SourceType::Table
+    } else {
+        source.source_type
+    };
+    if produces != kind {
+        let (what, statement) = match produces {
+            SourceType::Table => ("TABLE", "CREATE TABLE AS SELECT"),
+            SourceType::Stream => ("STREAM", "CREATE STREAM AS SELECT"),
+        };
+        return Err(EngineError::statement(format!(
+            "Invalid result type. Your SELECT query produces a {what}. Please use {statement} statement instead."
+        )));
     }
-    let plan = plan_select(&engine.inner.planner, &c.query, &source_ref, Some(&c.name))?;
+    let (plan, query_plan, window) = if aggregating {
+        let agg = riffle_planner::plan_aggregate(
+            &engine.inner.planner,
+            &c.query,
+            &source_ref,
+            Some(&c.name),
+        )?;
+        let window = agg.window.as_ref().map(crate::window::KeyWindow::of);
+        (agg.post.clone(), QueryPlan::Aggregate(agg), window)
+    } else {
+        let plan = plan_select(&engine.inner.planner, &c.query, &source_ref, Some(&c.name))?;
+        (plan.clone(), QueryPlan::Select(plan), source.window)
+    };
     let with = With::new(&c.properties);
     let (mut key_format, mut value_format) =
         formats(&with, Some((&source.key_format, &source.value_format)))?;
@@ -398,15 +412,20 @@ pub(crate) fn create_as_select(
         timestamp,
         statement: text.to_string(),
         read_only: false,
-        windowed: false,
+        windowed: window.is_some(),
+        window,
     };
-    let query_id = next_query_id(engine, &format!("CSAS_{}", c.name))?;
+    let prefix = match kind {
+        SourceType::Stream => "CSAS",
+        SourceType::Table => "CTAS",
+    };
+    let query_id = next_query_id(engine, &format!("{prefix}_{}", c.name))?;
     engine
         .lock_state()?
         .catalog
         .sources
         .insert(c.name.clone(), sink.clone());
-    start_query(engine, &query_id, text, source, sink, plan, session)?;
+    start_query(engine, &query_id, text, source, sink, query_plan, session)?;
     Ok(current_status(
         text,
         format!("{}/`{}`/create", kind.lower(), c.name),
@@ -451,7 +470,15 @@ pub(crate) fn insert_select(
     }
     let seq = record_command(engine, text, session)?;
     let query_id = next_query_id(engine, "INSERTQUERY")?;
-    start_query(engine, &query_id, text, source, sink.clone(), plan, session)?;
+    start_query(
+        engine,
+        &query_id,
+        text,
+        source,
+        sink.clone(),
+        QueryPlan::Select(plan),
+        session,
+    )?;
     Ok(current_status(
         text,
         format!("stream/`{target}`/create"),
@@ -484,7 +511,7 @@ fn start_query(
     text: &str,
     source: Source,
     sink: Source,
-    plan: riffle_planner::SelectPlan,
+    plan: QueryPlan,
     session: &Session,
 ) -> Result<()> {
     let group = engine.config().query_group(query_id);

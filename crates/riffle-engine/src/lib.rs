@@ -18,6 +18,7 @@ mod executor;
 mod insert;
 mod runtime;
 mod schemas;
+pub mod window;
 
 pub use catalog::{Catalog, QueryInfo, QueryState, Source, SourceType, TimestampColumn};
 pub use config::{EngineConfig, Properties};

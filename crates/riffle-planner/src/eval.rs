@@ -64,7 +64,7 @@ fn as_mask(a: &ArrayRef) -> BooleanArray {
 
 /// Evaluates `expr` on every row; when the batch fails as a whole, evaluates row by row so that
 /// one bad row becomes a null (and an error) instead of failing its neighbours.
-pub(crate) fn eval_rows(
+pub fn eval_rows(
     expr: &dyn PhysicalExpr,
     batch: &RecordBatch,
     errors: &mut Vec<RowError>,

@@ -6,6 +6,7 @@
 //! schema of the source, with DataFusion's type coercion, and finally into a `PhysicalExpr` that is
 //! evaluated on Arrow record batches by the runtime.
 
+mod aggregate;
 mod error;
 mod eval;
 mod expr;
@@ -15,8 +16,11 @@ mod row;
 mod select;
 mod typecheck;
 
+pub use aggregate::{
+    is_aggregation, plan_aggregate, AggregateCall, AggregatePlan, GroupExpr, WINDOWEND, WINDOWSTART,
+};
 pub use error::PlanError;
-pub use eval::{select_rows, Evaluated, RowError};
+pub use eval::{eval_rows as evaluate_rows, select_rows, Evaluated, RowError};
 pub use expr::{ExprPlanner, PlannedExpr};
 pub use row::{RowSchema, ROWOFFSET, ROWPARTITION, ROWTIME};
 pub use select::{plan_select, OutputColumn, SelectPlan, SourceRef};

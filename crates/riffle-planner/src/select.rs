@@ -305,7 +305,7 @@ fn assign_keys(
 }
 
 /// "a", "a and b", "a, b and c".
-fn and_list(items: &[&str]) -> String {
+pub(crate) fn and_list(items: &[&str]) -> String {
     match items {
         [] => String::new(),
         [one] => one.to_string(),
@@ -353,7 +353,7 @@ fn same_expr(a: &SqlExpr, b: &SqlExpr, qualifier: &str) -> bool {
     strip_qualifier(a, qualifier) == strip_qualifier(b, qualifier)
 }
 
-fn strip_qualifier(e: &SqlExpr, qualifier: &str) -> String {
+pub(crate) fn strip_qualifier(e: &SqlExpr, qualifier: &str) -> String {
     match e {
         SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value == qualifier => {
             parts[1].value.clone()
@@ -364,12 +364,12 @@ fn strip_qualifier(e: &SqlExpr, qualifier: &str) -> String {
     }
 }
 
-fn column_expr(name: &str) -> SqlExpr {
+pub(crate) fn column_expr(name: &str) -> SqlExpr {
     SqlExpr::Identifier(Ident::new(name))
 }
 
 /// The name ksqlDB gives an unaliased select expression, if it is not a generated `KSQL_COL_n`.
-fn implicit_name(e: &SqlExpr) -> Option<String> {
+pub(crate) fn implicit_name(e: &SqlExpr) -> Option<String> {
     match e {
         SqlExpr::Identifier(id) => Some(id.value.clone()),
         SqlExpr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
@@ -386,7 +386,7 @@ fn implicit_name(e: &SqlExpr) -> Option<String> {
     }
 }
 
-fn is_reserved(name: &str) -> bool {
+pub(crate) fn is_reserved(name: &str) -> bool {
     matches!(
         name,
         ROWTIME | ROWPARTITION | ROWOFFSET | "WINDOWSTART" | "WINDOWEND"

@@ -48,14 +48,6 @@ pub fn case_properties(case: &TestCase) -> Properties {
 
 /// Skips cases whose inputs, outputs or topics need unsupported features.
 pub fn check_supported(case: &TestCase) -> Result<(), Verdict> {
-    if case
-        .inputs
-        .iter()
-        .chain(&case.outputs)
-        .any(|r| r.window.is_some())
-    {
-        return skip("windowed record keys (window) are not supported by the runner yet");
-    }
     if let Some(t) = case.topics.iter().find(|t| {
         t.value_schema_references
             .as_ref()
@@ -113,12 +105,16 @@ pub fn produce_input(engine: &Engine, index: usize, input: &RecordSpec) -> Resul
             input.topic
         ));
     };
-    if source.windowed {
-        return skip(format!(
-            "input {index}: source {} has windowed keys; not supported by the runner yet",
-            source.name
-        ));
-    }
+    let window = match (source.window, &input.window) {
+        (Some(kw), Some(w)) => Some((kw, window_bounds(w))),
+        (Some(_), None) => {
+            return fail(format!(
+                "input {index}: source {} has windowed keys but the input has no window",
+                source.name
+            ))
+        }
+        _ => None,
+    };
     let key_cols: Vec<Column> = source.schema.key_columns().cloned().collect();
     let value_cols: Vec<Column> = source.schema.value_columns().cloned().collect();
     // Keyless sources serialize keys with ksqlDB's void serde: the key is always null.
@@ -166,6 +162,10 @@ pub fn produce_input(engine: &Engine, index: usize, input: &RecordSpec) -> Resul
             value,
         });
     }
+    let key = match window {
+        Some((kw, (start, end))) => Some(kw.encode(key.as_deref().unwrap_or_default(), start, end)),
+        None => key,
+    };
     let record = Record {
         key: key.map(Bytes::from),
         value: value.map(Bytes::from),
@@ -210,6 +210,8 @@ pub fn read_topic(engine: &Engine, topic: &str) -> Result<Vec<ConsumedRecord>, V
 pub struct ActualRecord {
     /// Key as JSON.
     pub key: Value,
+    /// Window (start, end) of a windowed key.
+    pub window: Option<(i64, i64)>,
     /// Value as JSON; `null` for a tombstone.
     pub value: Value,
     /// Record timestamp.
@@ -221,8 +223,12 @@ pub struct ActualRecord {
 impl ActualRecord {
     /// `<key, value> ts=…` for messages.
     pub fn describe(&self) -> String {
+        let window = match self.window {
+            Some((s, e)) => format!(" window=[{s}, {e}]"),
+            None => String::new(),
+        };
         format!(
-            "<{}, {}> ts={}{}",
+            "<{}{window}, {}> ts={}{}",
             short(&self.key),
             short(&self.value),
             self.timestamp,
@@ -258,17 +264,26 @@ pub fn read_output(engine: &Engine, topic: &str) -> Result<Vec<ActualRecord>, Ve
             records.len()
         ));
     };
-    if source.windowed {
-        return skip(format!(
-            "sink {} has windowed keys; not supported by the runner yet",
-            source.name
-        ));
-    }
     let key_cols: Vec<Column> = source.schema.key_columns().cloned().collect();
     let value_cols: Vec<Column> = source.schema.value_columns().cloned().collect();
     let mut out = Vec::with_capacity(records.len());
     for (i, r) in records.into_iter().enumerate() {
-        let key = match &r.record.key {
+        let mut window = None;
+        let key_bytes = match (source.window, &r.record.key) {
+            (Some(kw), Some(b)) => match kw.decode(b) {
+                Some((k, start, end)) => {
+                    window = Some((start, end));
+                    Some(k.to_vec())
+                }
+                None => {
+                    return fail(format!(
+                        "topic '{topic}' record {i}: windowed key too short to hold a window"
+                    ))
+                }
+            },
+            (_, k) => k.as_ref().map(|b| b.to_vec()),
+        };
+        let key = match &key_bytes {
             _ if key_cols.is_empty() => Value::Null,
             None => Value::Null,
             Some(b) => source
@@ -293,6 +308,7 @@ pub fn read_output(engine: &Engine, topic: &str) -> Result<Vec<ActualRecord>, Ve
         };
         out.push(ActualRecord {
             key,
+            window,
             value,
             timestamp: r.record.timestamp,
             headers: r.record.headers,
@@ -349,6 +365,11 @@ pub fn compare_topic(
         let mut differs = Vec::new();
         if !record_matches(&expected_key, &a.key) {
             differs.push("key");
+        }
+        if let Some(w) = &e.window {
+            if a.window != Some(window_bounds(w)) {
+                differs.push("window");
+            }
         }
         if !record_matches(&e.value, &a.value) {
             differs.push("value");
@@ -488,4 +509,10 @@ mod tests {
         assert_eq!(base64_decode("IQ==").as_deref(), Some(&b"!"[..]));
         assert_eq!(base64_decode("I?"), None);
     }
+}
+
+/// `{"start": s, "end": e}` of a record spec's window.
+fn window_bounds(w: &Value) -> (i64, i64) {
+    let get = |k: &str| w.get(k).and_then(Value::as_i64).unwrap_or(0);
+    (get("start"), get("end"))
 }

@@ -7,15 +7,34 @@ use std::time::Duration;
 
 use datafusion::arrow::array::{Array, Int64Array};
 use riffle_log::{Append, Log, OffsetCommit, Transaction};
-use riffle_planner::{select_rows, SelectPlan};
+use riffle_planner::{select_rows, AggregatePlan, SelectPlan};
 
-use crate::catalog::Source;
-use crate::runtime::decode::{select_vec, SourceDecoder};
+use crate::catalog::{Source, SourceType};
+use crate::runtime::aggregate::Aggregator;
+use crate::runtime::decode::{select_vec, DecodedBatch, SourceDecoder};
 use crate::runtime::encode::SinkEncoder;
 use crate::{Engine, EngineError, Result};
 
 /// Records read per partition per step: large enough to amortise per-batch costs.
 const BATCH: usize = 2048;
+
+/// What a persistent query computes.
+pub(crate) enum QueryPlan {
+    /// Filter and projection, record by record.
+    Select(SelectPlan),
+    /// GROUP BY with aggregate functions (and windows).
+    Aggregate(AggregatePlan),
+}
+
+enum Operator {
+    Select {
+        plan: SelectPlan,
+        encoder: SinkEncoder,
+        /// A table source: rows the filter drops, and deleted rows, become tombstones.
+        table: bool,
+    },
+    Aggregate(Aggregator),
+}
 
 /// A running persistent query.
 pub(crate) struct PersistentQuery {
@@ -23,9 +42,8 @@ pub(crate) struct PersistentQuery {
     group: String,
     source: Source,
     sink: Source,
-    plan: SelectPlan,
+    operator: Operator,
     decoder: SourceDecoder,
-    encoder: SinkEncoder,
     stopped: AtomicBool,
     /// One step at a time: steps read and commit offsets.
     step_lock: Mutex<()>,
@@ -37,18 +55,29 @@ impl PersistentQuery {
         group: String,
         source: Source,
         sink: Source,
-        plan: SelectPlan,
+        plan: QueryPlan,
     ) -> Result<Self> {
-        let decoder = SourceDecoder::new(source.clone(), plan.input.clone());
-        let encoder = SinkEncoder::new(sink.clone(), &plan);
+        let (decoder, operator) = match plan {
+            QueryPlan::Select(plan) => (
+                SourceDecoder::new(source.clone(), plan.input.clone()),
+                Operator::Select {
+                    encoder: SinkEncoder::new(sink.clone(), &plan),
+                    table: source.source_type == SourceType::Table,
+                    plan,
+                },
+            ),
+            QueryPlan::Aggregate(plan) => (
+                SourceDecoder::new(source.clone(), plan.input.clone()),
+                Operator::Aggregate(Aggregator::new(plan, &source, &sink)),
+            ),
+        };
         Ok(PersistentQuery {
             id,
             group,
             source,
             sink,
-            plan,
+            operator,
             decoder,
-            encoder,
             stopped: AtomicBool::new(false),
             step_lock: Mutex::new(()),
         })
@@ -124,40 +153,17 @@ impl PersistentQuery {
             consumed += records.len();
             let mut errors = Vec::new();
             let decoded = self.decoder.decode(&records)?;
-            errors.extend(decoded.errors);
+            errors.extend(decoded.errors.iter().cloned());
             let mut txn = Transaction::default();
-            if decoded.batch.num_rows() > 0 {
-                let eval = self.plan.evaluate(&decoded.batch);
-                errors.extend(eval.errors.iter().map(|e| e.message.clone()));
-                let sel = eval.selection.as_ref();
-                let rowtime_col = decoded
-                    .batch
-                    .column(self.plan.input.rowtime_index())
-                    .clone();
-                let rowtime = select_rows(&rowtime_col, sel);
-                let rowtime = rowtime
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .cloned()
-                    .unwrap_or_else(|| Int64Array::from(Vec::<i64>::new()));
-                let value_null = select_vec(&decoded.value_null, sel);
-                let headers = select_vec(&decoded.headers, sel);
-                let out = self.encoder.encode(
-                    &eval.columns,
-                    &rowtime,
-                    &value_null,
-                    &headers,
-                    &mut errors,
-                )?;
-                txn.appends = out
-                    .into_iter()
-                    .map(|record| Append {
-                        topic: self.sink.topic.clone(),
-                        partition: None,
-                        record,
-                    })
-                    .collect();
-            }
+            let out = self.process(&decoded, &mut errors)?;
+            txn.appends = out
+                .into_iter()
+                .map(|record| Append {
+                    topic: self.sink.topic.clone(),
+                    partition: None,
+                    record,
+                })
+                .collect();
             txn.offsets.push(OffsetCommit {
                 group: self.group.clone(),
                 topic: self.source.topic.clone(),
@@ -168,6 +174,63 @@ impl PersistentQuery {
             log.commit(txn)?;
         }
         Ok(consumed)
+    }
+}
+
+impl PersistentQuery {
+    /// Runs the query's operator over one decoded batch.
+    fn process(
+        &self,
+        decoded: &DecodedBatch,
+        errors: &mut Vec<String>,
+    ) -> Result<Vec<riffle_log::Record>> {
+        if decoded.batch.num_rows() == 0 {
+            return Ok(Vec::new());
+        }
+        let (plan, encoder, table) = match &self.operator {
+            Operator::Aggregate(agg) => return agg.process(decoded, errors),
+            Operator::Select {
+                plan,
+                encoder,
+                table,
+            } => (plan, encoder, *table),
+        };
+        let eval = if table {
+            // Keep every row: a table row the filter drops is deleted downstream.
+            let mut unfiltered = plan.clone();
+            unfiltered.filter = None;
+            unfiltered.evaluate(&decoded.batch)
+        } else {
+            plan.evaluate(&decoded.batch)
+        };
+        errors.extend(eval.errors.iter().map(|e| e.message.clone()));
+        let sel = eval.selection.as_ref();
+        let rowtime_col = decoded.batch.column(plan.input.rowtime_index()).clone();
+        let rowtime = select_rows(&rowtime_col, sel);
+        let rowtime = rowtime
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .cloned()
+            .unwrap_or_else(|| Int64Array::from(Vec::<i64>::new()));
+        let mut value_null = select_vec(&decoded.value_null, sel);
+        if table {
+            if let Some(f) = &plan.filter {
+                let mut row_errors = Vec::new();
+                let mask =
+                    riffle_planner::evaluate_rows(f.as_ref(), &decoded.batch, &mut row_errors);
+                errors.extend(row_errors.into_iter().map(|e| e.message));
+                let mask = mask
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::BooleanArray>()
+                    .cloned();
+                for (i, null) in value_null.iter_mut().enumerate() {
+                    let pass = mask.as_ref().is_some_and(|m| m.is_valid(i) && m.value(i));
+                    *null = *null || !pass;
+                }
+            }
+        }
+        let headers = select_vec(&decoded.headers, sel);
+        encoder.encode(&eval.columns, &rowtime, &value_null, &headers, errors)
     }
 }
 

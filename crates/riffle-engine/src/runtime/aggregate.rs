@@ -1,0 +1,479 @@
+//! The aggregation operator of a persistent query: per group (and window) state updated one
+//! record at a time, as ksqlDB does, with an aggregate row emitted for every update.
+//!
+//! Per-record updates are hand-written rather than DataFusion's batch `Accumulator`s because
+//! ksqlDB emits every intermediate result (with `cache.max.bytes.buffering=0`), retracts a
+//! table row's old value before adding its new one, and merges session windows; none of which
+//! batch accumulators do. The expensive parts (WHERE, grouping expressions, aggregate arguments,
+//! HAVING and the projection) still run as DataFusion physical expressions over whole batches.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::common::ScalarValue;
+use riffle_log::Record;
+use riffle_planner::AggregatePlan;
+use riffle_sql::WindowExpr;
+
+use crate::catalog::Source;
+use crate::runtime::decode::DecodedBatch;
+use crate::runtime::encode::SinkEncoder;
+use crate::window::{grace_ms, time_windows, KeyWindow};
+use crate::{EngineError, Result};
+
+/// Group key plus window start (`i64::MIN` when not windowed).
+type GroupKey = (Vec<ScalarValue>, i64);
+
+/// The state of one group in one window.
+#[derive(Debug, Clone)]
+struct Group {
+    states: Vec<ScalarValue>,
+    /// Largest timestamp of the records aggregated (the output's timestamp, as Kafka Streams).
+    timestamp: i64,
+    /// Window end (`i64::MAX` when not windowed).
+    end: i64,
+}
+
+/// What a table source's key contributed last time, so that it can be retracted.
+#[derive(Debug, Clone)]
+struct Contribution {
+    group: Vec<ScalarValue>,
+    args: Vec<Vec<ScalarValue>>,
+}
+
+/// One update to emit: a group's new value, or its removal (a tombstone).
+struct Emitted {
+    key: Vec<ScalarValue>,
+    results: Option<Vec<ScalarValue>>,
+    start: i64,
+    end: i64,
+    timestamp: i64,
+}
+
+#[derive(Default)]
+struct AggState {
+    groups: HashMap<GroupKey, Group>,
+    /// Session windows per group key: (start, end) of each live session.
+    sessions: HashMap<Vec<ScalarValue>, Vec<(i64, i64)>>,
+    /// Largest timestamp seen (stream time), which closes windows.
+    stream_time: i64,
+    /// For table sources: each source key's last contribution.
+    contributions: HashMap<Vec<ScalarValue>, Contribution>,
+    /// EMIT FINAL: windows updated but not yet emitted, by (end, key).
+    pending: BTreeSet<(i64, Vec<u8>)>,
+    pending_keys: HashMap<Vec<u8>, GroupKey>,
+}
+
+/// A running aggregation.
+pub(crate) struct Aggregator {
+    plan: AggregatePlan,
+    table_source: bool,
+    source_keys: Vec<usize>,
+    encoder: SinkEncoder,
+    key_window: Option<KeyWindow>,
+    state: Mutex<AggState>,
+}
+
+impl Aggregator {
+    pub(crate) fn new(plan: AggregatePlan, source: &Source, sink: &Source) -> Self {
+        let source_keys = source
+            .schema
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == riffle_types::ColumnKind::Key)
+            .map(|(i, _)| i)
+            .collect();
+        let encoder = SinkEncoder::new(sink.clone(), &plan.post);
+        Aggregator {
+            key_window: plan.window.as_ref().map(KeyWindow::of),
+            table_source: source.source_type == crate::SourceType::Table,
+            source_keys,
+            encoder,
+            plan,
+            state: Mutex::new(AggState {
+                stream_time: i64::MIN,
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Aggregates a decoded batch; returns the sink records and adds per-record errors.
+    pub(crate) fn process(
+        &self,
+        decoded: &DecodedBatch,
+        errors: &mut Vec<String>,
+    ) -> Result<Vec<Record>> {
+        let batch = &decoded.batch;
+        let n = batch.num_rows();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut row_errors = Vec::new();
+        let mask: Option<BooleanArray> = match &self.plan.filter {
+            Some(f) => {
+                let a = riffle_planner::evaluate_rows(f.as_ref(), batch, &mut row_errors);
+                a.as_any().downcast_ref::<BooleanArray>().cloned()
+            }
+            None => None,
+        };
+        let groups: Vec<ArrayRef> = self
+            .plan
+            .group_by
+            .iter()
+            .map(|g| riffle_planner::evaluate_rows(g.expr.as_ref(), batch, &mut row_errors))
+            .collect();
+        let args: Vec<Vec<ArrayRef>> = self
+            .plan
+            .aggregates
+            .iter()
+            .map(|a| {
+                a.args
+                    .iter()
+                    .map(|e| riffle_planner::evaluate_rows(e.as_ref(), batch, &mut row_errors))
+                    .collect()
+            })
+            .collect();
+        errors.extend(row_errors.into_iter().map(|e| e.message));
+        let rowtime = batch
+            .column(self.plan.input.rowtime_index())
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .cloned()
+            .ok_or_else(|| EngineError::Internal("ROWTIME is not BIGINT".into()))?;
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| EngineError::Internal("aggregate state lock poisoned".into()))?;
+        let mut out = Vec::new();
+        for row in 0..n {
+            let ts = rowtime.value(row);
+            let passes = mask
+                .as_ref()
+                .is_none_or(|m| m.is_valid(row) && m.value(row));
+            let tombstone = decoded.value_null.get(row).copied().unwrap_or(false);
+            let key = scalars(&groups, row)?;
+            let call_args: Vec<Vec<ScalarValue>> = args
+                .iter()
+                .map(|a| scalars(a, row))
+                .collect::<Result<_>>()?;
+            if self.table_source {
+                let source_key = scalars(
+                    &self
+                        .source_keys
+                        .iter()
+                        .map(|i| batch.column(*i).clone())
+                        .collect::<Vec<_>>(),
+                    row,
+                )?;
+                if let Some(old) = state.contributions.remove(&source_key) {
+                    self.retract(&mut state, old, ts, &mut out)?;
+                }
+                if tombstone || !passes {
+                    continue;
+                }
+                if key.iter().any(ScalarValue::is_null) {
+                    errors.push(null_key_error());
+                    continue;
+                }
+                state.contributions.insert(
+                    source_key,
+                    Contribution {
+                        group: key.clone(),
+                        args: call_args.clone(),
+                    },
+                );
+            } else if tombstone || !passes {
+                continue;
+            } else if key.iter().any(ScalarValue::is_null) {
+                errors.push(null_key_error());
+                continue;
+            }
+            state.stream_time = state.stream_time.max(ts);
+            self.add(&mut state, key, &call_args, ts, &mut out, errors)?;
+            if self.plan.emit_final {
+                self.flush_closed(&mut state, &mut out)?;
+            }
+        }
+        drop(state);
+        self.encode(out, errors)
+    }
+
+    fn add(
+        &self,
+        state: &mut AggState,
+        key: Vec<ScalarValue>,
+        args: &[Vec<ScalarValue>],
+        ts: i64,
+        out: &mut Vec<Emitted>,
+        errors: &mut Vec<String>,
+    ) -> Result<()> {
+        let windows: Vec<(i64, i64)> = match &self.plan.window {
+            None => vec![(i64::MIN, i64::MAX)],
+            Some(w @ WindowExpr::Session { gap, .. }) => {
+                return self.add_session(state, key, args, ts, crate::window::millis(*gap), w, out)
+            }
+            Some(w) => time_windows(w, ts),
+        };
+        let grace = self.plan.window.as_ref().map(grace_ms).unwrap_or(0);
+        for (start, end) in windows {
+            if self.plan.window.is_some() && end.saturating_add(grace) <= state.stream_time {
+                errors.push(format!(
+                    "Record with timestamp {ts} is later than the window [{start}, {end}) plus its grace period; dropped."
+                ));
+                continue;
+            }
+            let gk = (key.clone(), start);
+            let group = state.groups.entry(gk.clone()).or_insert_with(|| Group {
+                states: self.initial(),
+                timestamp: ts,
+                end,
+            });
+            for (i, (call, a)) in self.plan.aggregates.iter().zip(args).enumerate() {
+                call.function
+                    .add(&mut group.states[i], a)
+                    .map_err(|e| EngineError::Internal(e.to_string()))?;
+            }
+            group.timestamp = group.timestamp.max(ts);
+            let group = group.clone();
+            self.emit(state, gk, &group, out)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_session(
+        &self,
+        state: &mut AggState,
+        key: Vec<ScalarValue>,
+        args: &[Vec<ScalarValue>],
+        ts: i64,
+        gap: i64,
+        window: &WindowExpr,
+        out: &mut Vec<Emitted>,
+    ) -> Result<()> {
+        let grace = grace_ms(window);
+        let sessions = state.sessions.entry(key.clone()).or_default();
+        let (merging, keep): (Vec<(i64, i64)>, Vec<(i64, i64)>) = sessions
+            .iter()
+            .partition(|(s, e)| *e >= ts.saturating_sub(gap) && *s <= ts.saturating_add(gap));
+        let start = merging.iter().map(|(s, _)| *s).min().unwrap_or(ts).min(ts);
+        let end = merging.iter().map(|(_, e)| *e).max().unwrap_or(ts).max(ts);
+        if end.saturating_add(grace) <= state.stream_time && merging.is_empty() {
+            return Ok(());
+        }
+        *sessions = keep;
+        sessions.push((start, end));
+        let mut merged = self.initial();
+        let mut timestamp = ts;
+        for (s, e) in &merging {
+            if let Some(old) = state.groups.remove(&(key.clone(), *s)) {
+                for (i, call) in self.plan.aggregates.iter().enumerate() {
+                    merged[i] = call
+                        .function
+                        .merge(&merged[i], &old.states[i])
+                        .map_err(|e| EngineError::Internal(e.to_string()))?;
+                }
+                timestamp = timestamp.max(old.timestamp);
+                out.push(Emitted {
+                    key: key.clone(),
+                    results: None,
+                    start: *s,
+                    end: *e,
+                    timestamp: old.timestamp,
+                });
+            }
+        }
+        for (i, call) in self.plan.aggregates.iter().enumerate() {
+            call.function
+                .add(&mut merged[i], &args[i])
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+        }
+        let group = Group {
+            states: merged,
+            timestamp,
+            end,
+        };
+        state.groups.insert((key.clone(), start), group.clone());
+        self.emit(state, (key, start), &group, out)
+    }
+
+    /// Retracts a table row's previous contribution and emits the group's new value.
+    fn retract(
+        &self,
+        state: &mut AggState,
+        old: Contribution,
+        ts: i64,
+        out: &mut Vec<Emitted>,
+    ) -> Result<()> {
+        let gk = (old.group, i64::MIN);
+        let Some(group) = state.groups.get_mut(&gk) else {
+            return Ok(());
+        };
+        for (i, call) in self.plan.aggregates.iter().enumerate() {
+            call.function
+                .undo(&mut group.states[i], &old.args[i])
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+        }
+        group.timestamp = group.timestamp.max(ts);
+        let group = group.clone();
+        self.emit(state, gk, &group, out)
+    }
+
+    fn initial(&self) -> Vec<ScalarValue> {
+        self.plan
+            .aggregates
+            .iter()
+            .map(|a| a.function.initial())
+            .collect()
+    }
+
+    fn emit(
+        &self,
+        state: &mut AggState,
+        gk: GroupKey,
+        group: &Group,
+        out: &mut Vec<Emitted>,
+    ) -> Result<()> {
+        if self.plan.emit_final {
+            let id = format!("{:?}", gk).into_bytes();
+            state.pending.insert((group.end, id.clone()));
+            state.pending_keys.insert(id, gk);
+            return Ok(());
+        }
+        out.push(self.emitted(&gk, group)?);
+        Ok(())
+    }
+
+    fn emitted(&self, gk: &GroupKey, group: &Group) -> Result<Emitted> {
+        let results = self
+            .plan
+            .aggregates
+            .iter()
+            .zip(&group.states)
+            .map(|(call, s)| {
+                call.function
+                    .result(s)
+                    .map_err(|e| EngineError::Internal(e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Emitted {
+            key: gk.0.clone(),
+            results: Some(results),
+            start: gk.1,
+            end: group.end,
+            timestamp: group.timestamp,
+        })
+    }
+
+    /// EMIT FINAL: emits the windows that stream time has closed (end plus grace passed).
+    fn flush_closed(&self, state: &mut AggState, out: &mut Vec<Emitted>) -> Result<()> {
+        let grace = self.plan.window.as_ref().map(grace_ms).unwrap_or(0);
+        while let Some((end, id)) = state.pending.first().cloned() {
+            if end.saturating_add(grace) > state.stream_time {
+                break;
+            }
+            state.pending.pop_first();
+            if let Some(gk) = state.pending_keys.remove(&id) {
+                if let Some(group) = state.groups.get(&gk).cloned() {
+                    out.push(self.emitted(&gk, &group)?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds aggregate rows, applies HAVING and the projection, and encodes sink records.
+    fn encode(&self, rows: Vec<Emitted>, errors: &mut Vec<String>) -> Result<Vec<Record>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let schema = self.plan.post.input.arrow.clone();
+        let n = rows.len();
+        let groups = self.plan.group_by.len();
+        let calls = self.plan.aggregates.len();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for (i, field) in schema.fields().iter().enumerate() {
+            let values: Vec<ScalarValue> = rows
+                .iter()
+                .map(|r| {
+                    let windowed = self.plan.window.is_some();
+                    if i < groups {
+                        r.key[i].clone()
+                    } else if i < groups + calls {
+                        match &r.results {
+                            Some(v) => v[i - groups].clone(),
+                            None => ScalarValue::try_from(field.data_type())
+                                .unwrap_or(ScalarValue::Null),
+                        }
+                    } else if windowed && i == groups + calls {
+                        ScalarValue::Int64(Some(r.start))
+                    } else if windowed && i == groups + calls + 1 {
+                        ScalarValue::Int64(Some(r.end))
+                    } else if field.name() == riffle_planner::ROWTIME {
+                        ScalarValue::Int64(Some(r.timestamp))
+                    } else {
+                        ScalarValue::try_from(field.data_type()).unwrap_or(ScalarValue::Null)
+                    }
+                })
+                .collect();
+            let array = ScalarValue::iter_to_array(values)
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+            let array = if array.data_type() == field.data_type() {
+                array
+            } else {
+                cast(&array, field.data_type())?
+            };
+            columns.push(array);
+        }
+        let batch = RecordBatch::try_new(schema, columns)?;
+        let mut row_errors = Vec::new();
+        let having: Vec<bool> = match &self.plan.having {
+            Some(h) => {
+                let a = riffle_planner::evaluate_rows(h.as_ref(), &batch, &mut row_errors);
+                let b = a.as_any().downcast_ref::<BooleanArray>().cloned();
+                (0..n)
+                    .map(|i| b.as_ref().is_some_and(|b| b.is_valid(i) && b.value(i)))
+                    .collect()
+            }
+            None => vec![true; n],
+        };
+        let eval = self.plan.post.evaluate(&batch);
+        errors.extend(row_errors.into_iter().map(|e| e.message));
+        errors.extend(eval.errors.iter().map(|e| e.message.clone()));
+        let value_null: Vec<bool> = rows
+            .iter()
+            .zip(&having)
+            .map(|(r, h)| r.results.is_none() || !h)
+            .collect();
+        let rowtime = Int64Array::from_iter_values(rows.iter().map(|r| r.timestamp));
+        let headers = vec![Vec::new(); n];
+        let mut records =
+            self.encoder
+                .encode(&eval.columns, &rowtime, &value_null, &headers, errors)?;
+        if let Some(kw) = self.key_window {
+            if records.len() == n {
+                for (record, row) in records.iter_mut().zip(&rows) {
+                    let key = record.key.as_deref().unwrap_or_default();
+                    record.key = Some(kw.encode(key, row.start, row.end).into());
+                }
+            }
+        }
+        Ok(records)
+    }
+}
+
+fn null_key_error() -> String {
+    "Group-by column resolved to null. The source row will be excluded from the table.".into()
+}
+
+fn scalars(arrays: &[ArrayRef], row: usize) -> Result<Vec<ScalarValue>> {
+    arrays
+        .iter()
+        .map(|a| {
+            ScalarValue::try_from_array(a, row).map_err(|e| EngineError::Internal(e.to_string()))
+        })
+        .collect()
+}
