@@ -142,6 +142,12 @@ impl VisitorMut for Replacer<'_> {
     type Break = ();
 
     fn pre_visit_expr(&mut self, e: &mut SqlExpr) -> ControlFlow<()> {
+        if let SqlExpr::CompoundIdentifier(parts) = e {
+            if parts.len() == 2 && (parts[0].value == self.qualifier || parts[0].value == self.source)
+            {
+                *e = SqlExpr::Identifier(parts[1].clone());
+            }
+        }
         let text = normalize(e, self.qualifier, self.source);
         if let Some(i) = self.groups.iter().position(|g| *g == text) {
             *e = SqlExpr::Identifier(Ident::new(group_column(i)));
@@ -362,9 +368,25 @@ pub fn plan_aggregate(
     if let Some(sink) = sink {
         assign_group_keys(&group_texts, &items, &mut columns, sink)?;
     }
-    let out_cols: Vec<Column> = columns
+    // Key columns in GROUP BY order, as ksqlDB lays out the key.
+    let mut key_order: Vec<(usize, &OutputColumn)> = columns
         .iter()
-        .filter(|c| c.kind == ColumnKind::Key)
+        .zip(&items)
+        .filter(|(c, _)| c.kind == ColumnKind::Key)
+        .map(|(c, (_, _, r, _))| {
+            let g = match r {
+                SqlExpr::Identifier(id) => (0..group_texts.len())
+                    .position(|i| group_column(i) == id.value)
+                    .unwrap_or(usize::MAX),
+                _ => usize::MAX,
+            };
+            (g, c)
+        })
+        .collect();
+    key_order.sort_by_key(|(g, _)| *g);
+    let out_cols: Vec<Column> = key_order
+        .into_iter()
+        .map(|(_, c)| c)
         .chain(columns.iter().filter(|c| c.kind != ColumnKind::Key))
         .map(|c| Column {
             name: c.name.clone(),

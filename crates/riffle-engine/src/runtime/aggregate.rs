@@ -7,7 +7,7 @@
 //! batch accumulators do. The expensive parts (WHERE, grouping expressions, aggregate arguments,
 //! HAVING and the projection) still run as DataFusion physical expressions over whole batches.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch};
@@ -64,6 +64,8 @@ struct AggState {
     /// EMIT FINAL: windows updated but not yet emitted, by (end, key).
     pending: BTreeSet<(i64, Vec<u8>)>,
     pending_keys: HashMap<Vec<u8>, GroupKey>,
+    /// Groups whose last emitted row passed HAVING (and so exists downstream).
+    visible: HashSet<GroupKey>,
 }
 
 /// A running aggregation.
@@ -197,8 +199,7 @@ impl Aggregator {
                 self.flush_closed(&mut state, &mut out)?;
             }
         }
-        drop(state);
-        self.encode(out, errors)
+        self.encode(&mut state, out, errors)
     }
 
     fn add(
@@ -386,7 +387,12 @@ impl Aggregator {
     }
 
     /// Builds aggregate rows, applies HAVING and the projection, and encodes sink records.
-    fn encode(&self, rows: Vec<Emitted>, errors: &mut Vec<String>) -> Result<Vec<Record>> {
+    fn encode(
+        &self,
+        state: &mut AggState,
+        rows: Vec<Emitted>,
+        errors: &mut Vec<String>,
+    ) -> Result<Vec<Record>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -443,16 +449,45 @@ impl Aggregator {
         let eval = self.plan.post.evaluate(&batch);
         errors.extend(row_errors.into_iter().map(|e| e.message));
         errors.extend(eval.errors.iter().map(|e| e.message.clone()));
-        let value_null: Vec<bool> = rows
+        // As Kafka Streams' table filter: a row failing HAVING deletes the group's row only if
+        // the previous one was visible; otherwise nothing is sent.
+        let mut keep = Vec::with_capacity(n);
+        let mut value_null = Vec::with_capacity(n);
+        for (r, pass) in rows.iter().zip(&having) {
+            let gk = (r.key.clone(), r.start);
+            let pass = *pass && r.results.is_some();
+            let was_visible = if pass {
+                !state.visible.insert(gk)
+            } else {
+                state.visible.remove(&gk)
+            };
+            keep.push(pass || was_visible);
+            value_null.push(!pass);
+        }
+        let mask = BooleanArray::from(keep.clone());
+        let columns: Vec<ArrayRef> = eval
+            .columns
             .iter()
-            .zip(&having)
-            .map(|(r, h)| r.results.is_none() || !h)
+            .map(|c| datafusion::arrow::compute::filter(c.as_ref(), &mask))
+            .collect::<std::result::Result<_, _>>()?;
+        let rows: Vec<Emitted> = rows
+            .into_iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(r, _)| r)
             .collect();
+        let value_null: Vec<bool> = value_null
+            .into_iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(v, _)| v)
+            .collect();
+        let n = rows.len();
         let rowtime = Int64Array::from_iter_values(rows.iter().map(|r| r.timestamp));
         let headers = vec![Vec::new(); n];
         let mut records =
             self.encoder
-                .encode(&eval.columns, &rowtime, &value_null, &headers, errors)?;
+                .encode(&columns, &rowtime, &value_null, &headers, errors)?;
         if let Some(kw) = self.key_window {
             if records.len() == n {
                 for (record, row) in records.iter_mut().zip(&rows) {
