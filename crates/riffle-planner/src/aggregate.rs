@@ -143,7 +143,8 @@ impl VisitorMut for Replacer<'_> {
 
     fn pre_visit_expr(&mut self, e: &mut SqlExpr) -> ControlFlow<()> {
         if let SqlExpr::CompoundIdentifier(parts) = e {
-            if parts.len() == 2 && (parts[0].value == self.qualifier || parts[0].value == self.source)
+            if parts.len() == 2
+                && (parts[0].value == self.qualifier || parts[0].value == self.source)
             {
                 *e = SqlExpr::Identifier(parts[1].clone());
             }

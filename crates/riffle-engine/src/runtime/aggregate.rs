@@ -485,9 +485,9 @@ impl Aggregator {
         let n = rows.len();
         let rowtime = Int64Array::from_iter_values(rows.iter().map(|r| r.timestamp));
         let headers = vec![Vec::new(); n];
-        let mut records =
-            self.encoder
-                .encode(&columns, &rowtime, &value_null, &headers, errors)?;
+        let mut records = self
+            .encoder
+            .encode(&columns, &rowtime, &value_null, &headers, errors)?;
         if let Some(kw) = self.key_window {
             if records.len() == n {
                 for (record, row) in records.iter_mut().zip(&rows) {

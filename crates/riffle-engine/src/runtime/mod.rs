@@ -4,5 +4,6 @@ pub(crate) mod aggregate;
 pub(crate) mod decode;
 pub(crate) mod encode;
 pub(crate) mod persistent;
+pub(crate) mod pull;
 pub(crate) mod push;
 pub(crate) mod timestamp;

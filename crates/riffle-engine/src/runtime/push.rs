@@ -9,7 +9,7 @@ use bytes::Bytes;
 use datafusion::arrow::array::Array;
 use riffle_log::{Append, Record, Transaction};
 use riffle_planner::plan_select;
-use riffle_sql::{Emit, Relation, Statement};
+use riffle_sql::{Relation, Statement};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -70,14 +70,22 @@ pub(crate) fn start(
             "The /query and /query-stream endpoints only run SELECT and PRINT statements; send other statements to /ksql",
         ));
     };
-    if query.emit != Some(Emit::Changes) {
-        return Err(EngineError::statement(
-            "Pull queries (SELECT without EMIT CHANGES) are not supported yet; add EMIT CHANGES for a push query",
-        ));
-    }
     let Relation::Source { name, alias } = &query.from else {
-        return Err(EngineError::statement("JOIN is not supported yet"));
+        let suffix = if query.emit.is_none() {
+            " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."
+        } else {
+            ""
+        };
+        return Err(EngineError::statement(if query.emit.is_none() {
+            format!("Pull queries don't support JOIN clauses.{suffix}")
+        } else {
+            "JOIN is not supported yet".to_string()
+        }));
     };
+    if query.emit.is_none() {
+        let source = engine.catalog().source(name)?.clone();
+        return crate::runtime::pull::run(engine, &query, &source, alias.clone());
+    }
     let catalog = engine.catalog();
     let source = catalog.source(name)?.clone();
     let source_ref = riffle_planner::SourceRef {

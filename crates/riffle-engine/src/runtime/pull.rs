@@ -1,0 +1,240 @@
+//! Pull queries (`SELECT` without `EMIT CHANGES`): one answer computed from what has been
+//! processed so far, then the query ends.
+//!
+//! A table's current state is its topic read as a changelog: the last record per key, with
+//! tombstones deleting. Materialized tables (CTAS sinks, `CREATE SOURCE TABLE`) are answered
+//! from it; a stream is answered by a bounded scan of its topic. The WHERE clause and the
+//! projection run as the same DataFusion expressions as everywhere else.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch};
+use datafusion::physical_expr::expressions::Column as ColumnExpr;
+use riffle_log::ConsumedRecord;
+use riffle_planner::{plan_select, RowSchema, SourceRef, WINDOWEND, WINDOWSTART};
+use riffle_sql::Query;
+use riffle_types::{Column, ColumnKind, LogicalSchema, SqlType};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::catalog::{Source, SourceType};
+use crate::runtime::decode::SourceDecoder;
+use crate::runtime::push::{PushMessage, PushQuery};
+use crate::{Engine, EngineError, Result};
+
+/// Runs a pull query and returns its rows as an already finished [`PushQuery`].
+pub(crate) fn run(
+    engine: &Engine,
+    query: &Query,
+    source: &Source,
+    alias: Option<String>,
+) -> Result<PushQuery> {
+    check_supported(engine, query, source)?;
+    let records = read_current(engine, source)?;
+    let schema = pull_schema(source);
+    let source_ref = SourceRef {
+        name: source.name.clone(),
+        alias,
+        schema: schema.clone(),
+    };
+    let plan = plan_select(&engine.inner.planner, query, &source_ref, None)?;
+    let decoder = SourceDecoder::new(
+        source.clone(),
+        RowSchema::new(&source.name, &source.schema)?,
+    );
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    let limit = plan.limit.map(|l| l as usize);
+    for chunk in records.chunks(4096) {
+        if limit.is_some_and(|l| rows.len() >= l) {
+            break;
+        }
+        let (stripped, windows): (Vec<ConsumedRecord>, Vec<(i64, i64)>) =
+            chunk.iter().map(|r| strip_window(source, r)).unzip();
+        let decoded = decoder.decode(&stripped)?;
+        let batch = with_window_columns(&decoded.batch, source, &plan.input, &windows, &stripped)?;
+        let eval = plan.evaluate(&batch);
+        let n = eval.columns.first().map(|c| c.len()).unwrap_or(0);
+        for r in 0..n {
+            if limit.is_some_and(|l| rows.len() >= l) {
+                break;
+            }
+            rows.push(
+                eval.columns
+                    .iter()
+                    .map(|c| riffle_format::arrow_value_to_json(c.as_ref(), r))
+                    .collect(),
+            );
+        }
+    }
+    let keys: Vec<&str> = schema.key_columns().map(|c| c.name.as_str()).collect();
+    let column_names: Vec<String> = plan.columns.iter().map(|c| c.name.clone()).collect();
+    let column_types: Vec<String> = plan.columns.iter().map(|c| c.ty.to_string()).collect();
+    let header = plan
+        .columns
+        .iter()
+        .map(|c| {
+            let is_key = keys.contains(&c.name.as_str())
+                && c.expr
+                    .downcast_ref::<ColumnExpr>()
+                    .is_some_and(|col| col.name() == c.name);
+            format!("`{}` {}{}", c.name, c.ty, if is_key { " KEY" } else { "" })
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (tx, rx) = mpsc::channel(rows.len().max(1) + 1);
+    for row in rows {
+        // The channel is sized for every row, so this cannot fail.
+        let _ = tx.try_send(PushMessage::Row(row));
+    }
+    let id = {
+        let mut state = engine.lock_state()?;
+        state.next_push_id += 1;
+        format!("query_{}", state.next_push_id)
+    };
+    Ok(PushQuery {
+        id,
+        column_names,
+        column_types,
+        schema: header,
+        rows: rx,
+    })
+}
+
+/// ksqlDB's restrictions on pull queries.
+fn check_supported(engine: &Engine, query: &Query, source: &Source) -> Result<()> {
+    const MORE: &str = "See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";
+    if query.window.is_some() {
+        return Err(EngineError::statement(format!(
+            "Pull queries don't support WINDOW clauses. {MORE}"
+        )));
+    }
+    if !query.group_by.is_empty() {
+        return Err(EngineError::statement(format!(
+            "Pull queries don't support GROUP BY clauses. {MORE}"
+        )));
+    }
+    if source.source_type == SourceType::Table
+        && !source.read_only
+        && engine.catalog().writers_of(&source.name).is_empty()
+    {
+        return Err(EngineError::statement(format!(
+            "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.",
+            source.name
+        )));
+    }
+    Ok(())
+}
+
+/// The columns a pull query sees: a windowed table's key is followed by its window bounds.
+fn pull_schema(source: &Source) -> LogicalSchema {
+    if source.window.is_none() {
+        return source.schema.clone();
+    }
+    let mut columns: Vec<Column> = source.schema.key_columns().cloned().collect();
+    for name in [WINDOWSTART, WINDOWEND] {
+        columns.push(Column {
+            name: name.to_string(),
+            ty: SqlType::Bigint,
+            kind: ColumnKind::Key,
+        });
+    }
+    columns.extend(
+        source
+            .schema
+            .columns
+            .iter()
+            .filter(|c| c.kind != ColumnKind::Key)
+            .cloned(),
+    );
+    LogicalSchema::new(columns)
+}
+
+/// Every record of the source's topic; for a table only the latest per key, tombstones
+/// removing the key.
+fn read_current(engine: &Engine, source: &Source) -> Result<Vec<ConsumedRecord>> {
+    let log = engine.log();
+    let Some(info) = log.topic(&source.topic) else {
+        return Err(EngineError::NotFound(format!(
+            "Topic {} does not exist",
+            source.topic
+        )));
+    };
+    let mut all = Vec::new();
+    for p in 0..info.partitions {
+        let mut offset = 0;
+        loop {
+            let batch = log.fetch(&source.topic, p, offset, 4096)?;
+            let Some(last) = batch.last() else { break };
+            offset = last.offset + 1;
+            all.extend(batch);
+        }
+    }
+    all.sort_by_key(|r| r.seq);
+    if source.source_type == SourceType::Stream {
+        return Ok(all);
+    }
+    let mut latest: HashMap<Option<bytes::Bytes>, usize> = HashMap::new();
+    let mut slots: Vec<Option<ConsumedRecord>> = Vec::with_capacity(all.len());
+    for r in all {
+        let key = r.record.key.clone();
+        if let Some(i) = latest.remove(&key) {
+            slots[i] = None;
+        }
+        if r.record.value.is_some() {
+            latest.insert(key, slots.len());
+            slots.push(Some(r));
+        }
+    }
+    Ok(slots.into_iter().flatten().collect())
+}
+
+/// Removes the window from a windowed key, returning it (zeros for unwindowed sources).
+fn strip_window(source: &Source, r: &ConsumedRecord) -> (ConsumedRecord, (i64, i64)) {
+    let Some(kw) = source.window else {
+        return (r.clone(), (0, 0));
+    };
+    let mut out = r.clone();
+    let mut window = (0, 0);
+    if let Some(k) = &r.record.key {
+        if let Some((key, start, end)) = kw.decode(k) {
+            window = (start, end);
+            out.record.key = Some(bytes::Bytes::copy_from_slice(key));
+        }
+    }
+    (out, window)
+}
+
+/// Rebuilds a decoded batch in the pull schema's column order, inserting the window bounds.
+fn with_window_columns(
+    batch: &RecordBatch,
+    source: &Source,
+    pull: &RowSchema,
+    windows: &[(i64, i64)],
+    records: &[ConsumedRecord],
+) -> Result<RecordBatch> {
+    if source.window.is_none() {
+        return Ok(batch.clone());
+    }
+    if batch.num_rows() != records.len() {
+        return Err(EngineError::statement(
+            "Some records of the windowed table could not be deserialized; see the processing log",
+        ));
+    }
+    let decoded_schema = RowSchema::new(&source.name, &source.schema)?;
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(pull.arrow.fields().len());
+    for field in pull.arrow.fields() {
+        let array: ArrayRef = match field.name().as_str() {
+            WINDOWSTART => Arc::new(Int64Array::from_iter_values(windows.iter().map(|w| w.0))),
+            WINDOWEND => Arc::new(Int64Array::from_iter_values(windows.iter().map(|w| w.1))),
+            name => {
+                let i = decoded_schema.arrow.index_of(name)?;
+                batch.column(i).clone()
+            }
+        };
+        columns.push(array);
+    }
+    let n = columns.first().map(|c| c.len()).unwrap_or(0);
+    debug_assert!(columns.iter().all(|c| c.len() == n));
+    Ok(RecordBatch::try_new(pull.arrow.clone(), columns)?)
+}
