@@ -341,6 +341,12 @@ pub(crate) fn create_as_select(
         }
         return Err(already_exists(kind, existing, &c.name));
     }
+    if c.query.limit.is_some() {
+        return Err(EngineError::statement(format!(
+            "CREATE {} AS SELECT statements don't support LIMIT clause.",
+            kind.name()
+        )));
+    }
     let (source, source_ref) = single_source(engine, &c.query)?;
     let aggregating = riffle_planner::is_aggregation(&c.query);
     let produces = if aggregating {

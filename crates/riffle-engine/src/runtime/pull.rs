@@ -67,7 +67,12 @@ pub(crate) fn run(
             );
         }
     }
-    let keys: Vec<&str> = schema.key_columns().map(|c| c.name.as_str()).collect();
+    // Tables mark their key columns in the header; streams do not.
+    let keys: Vec<&str> = if source.source_type == SourceType::Table {
+        schema.key_columns().map(|c| c.name.as_str()).collect()
+    } else {
+        Vec::new()
+    };
     let column_names: Vec<String> = plan.columns.iter().map(|c| c.name.clone()).collect();
     let column_types: Vec<String> = plan.columns.iter().map(|c| c.ty.to_string()).collect();
     let header = plan
@@ -82,10 +87,13 @@ pub(crate) fn run(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let (tx, rx) = mpsc::channel(rows.len().max(1) + 1);
+    let (tx, rx) = mpsc::channel(rows.len() + 2);
     for row in rows {
         // The channel is sized for every row, so this cannot fail.
         let _ = tx.try_send(PushMessage::Row(row));
+    }
+    if source.source_type == SourceType::Stream {
+        let _ = tx.try_send(PushMessage::Done("Query Completed".into()));
     }
     let id = {
         let mut state = engine.lock_state()?;
@@ -113,6 +121,31 @@ fn check_supported(engine: &Engine, query: &Query, source: &Source) -> Result<()
         return Err(EngineError::statement(format!(
             "Pull queries don't support GROUP BY clauses. {MORE}"
         )));
+    }
+    for (clause, exprs) in [
+        (
+            "SELECT",
+            query
+                .select
+                .iter()
+                .filter_map(|i| match i {
+                    riffle_sql::SelectItem::Expr { expr, .. } => Some(expr.to_string()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "WHERE",
+            query.where_clause.iter().map(|w| w.to_string()).collect(),
+        ),
+    ] {
+        for pseudo in [riffle_planner::ROWPARTITION, riffle_planner::ROWOFFSET] {
+            if exprs.iter().any(|e| mentions(e, pseudo)) {
+                return Err(EngineError::statement(format!(
+                    "Pull queries don't support the following columns in {clause} clauses: `{pseudo}`"
+                )));
+            }
+        }
     }
     if source.source_type == SourceType::Table
         && !source.read_only
@@ -186,7 +219,11 @@ fn read_current(engine: &Engine, source: &Source) -> Result<Vec<ConsumedRecord>>
             slots.push(Some(r));
         }
     }
-    Ok(slots.into_iter().flatten().collect())
+    // A table is scanned in key order, as ksqlDB's state store iterates it (which decides
+    // the rows a LIMIT keeps).
+    let mut rows: Vec<ConsumedRecord> = slots.into_iter().flatten().collect();
+    rows.sort_by(|a, b| a.record.key.cmp(&b.record.key));
+    Ok(rows)
 }
 
 /// Removes the window from a windowed key, returning it (zeros for unwindowed sources).
@@ -237,4 +274,11 @@ fn with_window_columns(
     let n = columns.first().map(|c| c.len()).unwrap_or(0);
     debug_assert!(columns.iter().all(|c| c.len() == n));
     Ok(RecordBatch::try_new(pull.arrow.clone(), columns)?)
+}
+
+/// Whether expression text mentions the identifier `name` (any case, as a whole word).
+fn mentions(text: &str, name: &str) -> bool {
+    text.to_ascii_uppercase()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w == name)
 }
