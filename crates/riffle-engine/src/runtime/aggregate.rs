@@ -262,7 +262,8 @@ impl Aggregator {
             .partition(|(s, e)| *e >= ts.saturating_sub(gap) && *s <= ts.saturating_add(gap));
         let start = merging.iter().map(|(s, _)| *s).min().unwrap_or(ts).min(ts);
         let end = merging.iter().map(|(_, e)| *e).max().unwrap_or(ts).max(ts);
-        if end.saturating_add(grace) <= state.stream_time && merging.is_empty() {
+        // Kafka Streams closes a session once stream time passes its end plus gap and grace.
+        if end.saturating_add(gap).saturating_add(grace) < state.stream_time {
             return Ok(());
         }
         *sessions = keep;

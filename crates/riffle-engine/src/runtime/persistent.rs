@@ -45,6 +45,8 @@ pub(crate) struct PersistentQuery {
     operator: Operator,
     decoder: SourceDecoder,
     stopped: AtomicBool,
+    /// Whether a stateful operator's state has been rebuilt (see `restore`).
+    restored: AtomicBool,
     /// One step at a time: steps read and commit offsets.
     step_lock: Mutex<()>,
 }
@@ -79,6 +81,7 @@ impl PersistentQuery {
             operator,
             decoder,
             stopped: AtomicBool::new(false),
+            restored: AtomicBool::new(false),
             step_lock: Mutex::new(()),
         })
     }
@@ -104,10 +107,59 @@ impl PersistentQuery {
                     partition: p,
                     next_offset: start,
                 });
+                // Where the query started, so that stateful operators can rebuild their state
+                // after a restart by replaying their input up to the committed offsets.
+                txn.offsets.push(OffsetCommit {
+                    group: self.start_group(),
+                    topic: self.source.topic.clone(),
+                    partition: p,
+                    next_offset: start,
+                });
             }
         }
         if !txn.offsets.is_empty() {
             log.commit(txn)?;
+        }
+        Ok(())
+    }
+
+    fn start_group(&self) -> String {
+        format!("{}-start", self.group)
+    }
+
+    /// Rebuilds an aggregation's state after a restart: replays the input from where the
+    /// query started up to its committed offsets, discarding the output (it was committed
+    /// before). Runs once, before the first step.
+    fn restore(&self, engine: &Engine) -> Result<()> {
+        let Operator::Aggregate(agg) = &self.operator else {
+            return Ok(());
+        };
+        if self.restored.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let log = engine.log().as_ref();
+        let mut replayed = 0usize;
+        for p in 0..self.partitions(log)? {
+            let start = log
+                .committed_offset(&self.start_group(), &self.source.topic, p)?
+                .unwrap_or(0);
+            let end = log
+                .committed_offset(&self.group, &self.source.topic, p)?
+                .unwrap_or(0);
+            let mut from = start;
+            while from < end {
+                let max = usize::try_from(end - from).unwrap_or(BATCH).min(BATCH);
+                let records = log.fetch(&self.source.topic, p, from, max)?;
+                let Some(last) = records.last() else { break };
+                from = last.offset + 1;
+                replayed += records.len();
+                let decoded = self.decoder.decode(&records)?;
+                let mut ignored = Vec::new();
+                agg.process(&decoded, &mut ignored)?;
+            }
+        }
+        if replayed > 0 {
+            tracing::info!(query = %self.id, records = replayed, "restored aggregation state");
         }
         Ok(())
     }
@@ -141,6 +193,7 @@ impl PersistentQuery {
             .step_lock
             .lock()
             .map_err(|_| EngineError::Internal("query step lock poisoned".into()))?;
+        self.restore(engine)?;
         let log = engine.log().as_ref();
         let mut consumed = 0;
         for p in 0..self.partitions(log)? {
