@@ -126,14 +126,16 @@ fn murmur_bytes(data: &[u8]) -> u32 {
         h ^= k;
     }
     let signed = |b: u8| i32::from(b as i8) as u32;
+    // stream-lib indexes the tail from the end of the data (unlike the C original).
+    let n = data.len();
     if !tail.is_empty() {
         if tail.len() >= 3 {
-            h ^= signed(tail[2]) << 16;
+            h ^= signed(data[n - 3]) << 16;
         }
         if tail.len() >= 2 {
-            h ^= signed(tail[1]) << 8;
+            h ^= signed(data[n - 2]) << 8;
         }
-        h ^= signed(tail[0]);
+        h ^= signed(data[n - 1]);
         h = h.wrapping_mul(MUL);
     }
     h ^= h >> 13;

@@ -81,6 +81,7 @@ impl Default for AggregateConfig {
 pub const NAMES: &[&str] = &[
     "COUNT",
     "SUM",
+    "SUM_LIST",
     "AVG",
     "MIN",
     "MAX",
@@ -115,8 +116,31 @@ pub fn literal_params(name: &str, arg_count: usize) -> usize {
     }
 }
 
-/// Resolves the aggregate `name` (any case) with the default [`AggregateConfig`]; see
-/// [`resolve_with`].
+/// Resolves the aggregate `name` (any case) for column arguments of `args` types and literal
+/// parameters `params` (e.g. the `k` of `TOPK(col, k)`) with the default [`AggregateConfig`],
+/// failing with ksqlDB's messages.
+///
+/// A call's trailing literal arguments (ksqlDB's UDAF "init args") are `params`, all others are
+/// column arguments evaluated per record; [`literal_params`] gives how many trailing arguments
+/// are literals. Per function (undo: whether table retractions are supported):
+///
+/// | function | column args (`args`) | literal params (`params`) | result | undo |
+/// |---|---|---|---|---|
+/// | `COUNT` | `()` (`COUNT(*)`) or `(any)` | — | BIGINT | yes |
+/// | `SUM` | `(INT\|BIGINT\|DOUBLE\|DECIMAL)` | — | the argument type | yes |
+/// | `SUM_LIST` | `(ARRAY<INT\|BIGINT\|DOUBLE>)` | — | the element type | yes |
+/// | `AVG` | `(INT\|BIGINT\|DOUBLE)` | — | DOUBLE | yes |
+/// | `MIN`, `MAX` | `(INT\|BIGINT\|DOUBLE\|DECIMAL\|STRING\|BYTES\|DATE\|TIME\|TIMESTAMP)` | — | the argument type | no |
+/// | `COUNT_DISTINCT` | `(any)` | — | BIGINT | no |
+/// | `COLLECT_LIST` | `(any)` | — | `ARRAY<T>` | yes |
+/// | `COLLECT_SET` | `(any)` | — | `ARRAY<T>` | no |
+/// | `HISTOGRAM` | `(STRING)` | — | `MAP<STRING, BIGINT>` | yes |
+/// | `ATTR` | `(any)` | — | the argument type | yes |
+/// | `EARLIEST_BY_OFFSET`, `LATEST_BY_OFFSET` | `(any)` | `()`, `(ignoreNulls BOOLEAN)`, `(n INT)` or `(n INT, ignoreNulls BOOLEAN)`; n = 1 and ignoreNulls = true by default | T, or `ARRAY<T>` when n > 1 | no |
+/// | `TOPK` | `(comparable T[, other columns...])` | `(k INT)`, always the last argument | `ARRAY<T>`, or with other columns `ARRAY<STRUCT<sort_col T, col0 ..., col1 ...>>` | no |
+/// | `TOPKDISTINCT` | `(comparable T)` | `(k INT)` | `ARRAY<T>` | no |
+/// | `STDDEV_SAMP`, `STDDEV_SAMPLE` | `(INT\|BIGINT\|DOUBLE)` | — | DOUBLE | yes |
+/// | `CORRELATION` | `(x, y)`, numeric, taken as DOUBLE | — | DOUBLE | yes |
 pub fn resolve(
     name: &str,
     args: &[SqlType],
@@ -125,26 +149,7 @@ pub fn resolve(
     resolve_with(name, args, params, &AggregateConfig::default())
 }
 
-/// Resolves the aggregate `name` (any case) for column arguments of `args` types and literal
-/// parameters `params`, failing with ksqlDB's messages.
-///
-/// The split of a call's arguments ([`literal_params`] gives the count of trailing literals):
-///
-/// | function | column args (`args`) | literal params (`params`) | result |
-/// |---|---|---|---|
-/// | `COUNT` | `()` (`COUNT(*)`) or `(any)` | — | BIGINT |
-/// | `SUM` | `(INT\|BIGINT\|DOUBLE\|DECIMAL)` | — | the argument type |
-/// | `AVG` | `(INT\|BIGINT\|DOUBLE)` | — | DOUBLE |
-/// | `MIN`, `MAX` | `(INT\|BIGINT\|DOUBLE\|DECIMAL\|STRING\|BYTES\|DATE\|TIME\|TIMESTAMP)` | — | the argument type |
-/// | `COUNT_DISTINCT` | `(any)` | — | BIGINT |
-/// | `COLLECT_LIST`, `COLLECT_SET` | `(any)` | — | `ARRAY<T>` |
-/// | `HISTOGRAM` | `(STRING)` | — | `MAP<STRING, BIGINT>` |
-/// | `ATTR` | `(any)` | — | the argument type |
-/// | `EARLIEST_BY_OFFSET`, `LATEST_BY_OFFSET` | `(any)` | `()`, `(ignoreNulls BOOLEAN)`, `(n INT)` or `(n INT, ignoreNulls BOOLEAN)` | T, or `ARRAY<T>` when n > 1 |
-/// | `TOPK` | `(comparable T[, other columns...])` | `(k INT)` (the last argument) | `ARRAY<T>`, or `ARRAY<STRUCT<sort_col T, col0 ..., ...>>` |
-/// | `TOPKDISTINCT` | `(comparable T)` | `(k INT)` | `ARRAY<T>` |
-/// | `STDDEV_SAMP`, `STDDEV_SAMPLE` | `(INT\|BIGINT\|DOUBLE)` | — | DOUBLE |
-/// | `CORRELATION` | `(x, y)` numeric, taken as DOUBLE | — | DOUBLE |
+/// [`resolve`] with server properties (the COLLECT_LIST / COLLECT_SET limits).
 pub fn resolve_with(
     name: &str,
     args: &[SqlType],
