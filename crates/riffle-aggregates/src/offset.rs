@@ -52,14 +52,12 @@ pub(crate) fn resolve(
         _ => return Err(bad()),
     };
     if n < 1 {
-        let class = if latest {
-            "LatestByOffset"
+        // ksqlDB's two functions word this differently.
+        return Err(AggregateError::BadArguments(if latest {
+            "latestN must be 1 or greater".to_string()
         } else {
-            "EarliestByOffset"
-        };
-        return Err(AggregateError::BadArguments(format!(
-            "For {class}, n must be positive.  It was {n}"
-        )));
+            format!("For EarliestByOffset, n must be positive.  It was {n}")
+        }));
     }
     let entry = SqlType::Struct(vec![
         StructField {
@@ -155,8 +153,8 @@ impl ByOffset {
         }
     }
 
-    /// The merge order: by sequence, except that for LATEST with ignoreNulls a NULL value sorts
-    /// before (loses to) any non-null one.
+    /// The single-value merge order: by sequence, except that for LATEST with ignoreNulls a NULL
+    /// value loses to any non-null one.
     fn cmp(&self, a: &Entry, b: &Entry) -> Ordering {
         if self.latest && self.ignore_nulls {
             match (a.1.is_null(), b.1.is_null()) {
@@ -244,14 +242,11 @@ impl AggregateFunction for ByOffset {
         }
         let mut all = self.entries(a)?;
         all.extend(self.entries(b)?);
-        // A stable sort, as Java's List.sort.
-        all.sort_by(|x, y| self.cmp(x, y));
-        if self.latest {
-            let start = all.len().saturating_sub(self.n);
-            all.drain(..start);
-        } else {
-            all.truncate(self.n);
-        }
+        // A stable sort by sequence alone (Java's List.sort with ksqlDB's plain comparator),
+        // keeping the first n: current ksqlDB does this for LATEST too, so a merge of more than
+        // n values keeps the oldest ones (the record being added afterwards still goes last).
+        all.sort_by(|x, y| Self::seq_cmp(x.0, y.0));
+        all.truncate(self.n);
         self.build_list(&all)
     }
     fn result(&self, state: &ScalarValue) -> Result<ScalarValue> {
