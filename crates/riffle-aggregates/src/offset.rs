@@ -319,9 +319,11 @@ mod tests {
         assert_eq!(run("EARLIEST_BY_OFFSET", &keep, &vals), list(&[i(5), NULL]));
         assert_eq!(run("LATEST_BY_OFFSET", &keep, &vals), list(&[i(6), i(7)]));
         let err = crate::resolve("LATEST_BY_OFFSET", &[SqlType::Int], &[i(0)]).unwrap_err();
+        assert_eq!(err.to_string(), "latestN must be 1 or greater");
+        let err = crate::resolve("EARLIEST_BY_OFFSET", &[SqlType::Int], &[i(-1)]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "For LatestByOffset, n must be positive.  It was 0"
+            "For EarliestByOffset, n must be positive.  It was -1"
         );
     }
 
