@@ -5,7 +5,7 @@ use std::sync::Arc;
 use datafusion::common::ScalarValue;
 use riffle_types::SqlType;
 
-use crate::value::{first, internal, one_arg};
+use crate::value::{coerce, first, internal, one_arg};
 use crate::{AggregateConfig, AggregateError, AggregateFunction, Result};
 
 /// Resolves the aggregates of this module; `Ok(None)` when `name` is not one of them.
@@ -114,7 +114,7 @@ impl AggregateFunction for Sum {
         ScalarValue::new_zero(&self.ty.to_arrow()).unwrap_or(ScalarValue::Null)
     }
     fn add(&self, state: &mut ScalarValue, args: &[ScalarValue]) -> Result<()> {
-        let v = first(args);
+        let v = &coerce("SUM", first(args), &self.ty.to_arrow())?;
         if !v.is_null() {
             // ScalarValue::add wraps on integer overflow, as Java's `+` does.
             *state = state.add(v).map_err(|e| internal("SUM", e))?;
@@ -122,7 +122,7 @@ impl AggregateFunction for Sum {
         Ok(())
     }
     fn undo(&self, state: &mut ScalarValue, args: &[ScalarValue]) -> Result<bool> {
-        let v = first(args);
+        let v = &coerce("SUM", first(args), &self.ty.to_arrow())?;
         if !v.is_null() {
             *state = state.sub(v).map_err(|e| internal("SUM", e))?;
         }
@@ -348,6 +348,9 @@ mod tests {
             .unwrap();
         sum.add(&mut s, &[ScalarValue::Int32(Some(1))]).unwrap();
         assert_eq!(s, ScalarValue::Int32(Some(i32::MIN)));
+        // A literal argument may arrive wider than the resolved column type.
+        sum.add(&mut s, &[ScalarValue::Int64(Some(1))]).unwrap();
+        assert_eq!(s, ScalarValue::Int32(Some(i32::MIN + 1)));
     }
 
     #[test]

@@ -178,7 +178,7 @@ impl AggregateFunction for Histogram {
             .unwrap_or_else(|_| typed_null(&self.state_type().to_arrow()))
     }
     fn add(&self, state: &mut ScalarValue, args: &[ScalarValue]) -> Result<()> {
-        if let ScalarValue::Utf8(Some(key)) = first(args) {
+        if let ScalarValue::Utf8(Some(key)) = &coerce("HISTOGRAM", first(args), &DataType::Utf8)? {
             let mut entries = string_count_entries("HISTOGRAM", state)?;
             Self::bump(&mut entries, key, 1);
             *state = make_string_count_map("HISTOGRAM", &entries)?;
@@ -186,7 +186,7 @@ impl AggregateFunction for Histogram {
         Ok(())
     }
     fn undo(&self, state: &mut ScalarValue, args: &[ScalarValue]) -> Result<bool> {
-        if let ScalarValue::Utf8(Some(key)) = first(args) {
+        if let ScalarValue::Utf8(Some(key)) = &coerce("HISTOGRAM", first(args), &DataType::Utf8)? {
             let mut entries = string_count_entries("HISTOGRAM", state)?;
             if let Some(pos) = entries.iter().position(|(k, _)| k == key) {
                 entries[pos].1 -= 1;

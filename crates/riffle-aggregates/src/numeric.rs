@@ -85,6 +85,7 @@ impl Avg {
 
     /// Applies `sign` × `v` to the state (1 adds, -1 retracts).
     fn apply(&self, state: &mut ScalarValue, v: &ScalarValue, sign: i64) -> Result<()> {
+        let v = &crate::value::coerce("AVG", v, self.fields[0].data_type())?;
         if v.is_null() {
             return Ok(());
         }

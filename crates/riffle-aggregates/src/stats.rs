@@ -14,7 +14,8 @@ use datafusion::common::ScalarValue;
 use riffle_types::{SqlType, StructField};
 
 use crate::value::{
-    as_f64, bad_args, first, internal, make_struct, struct_fields, struct_values, typed_null,
+    as_f64, bad_args, coerce, first, internal, make_struct, struct_fields, struct_values,
+    typed_null,
 };
 use crate::{AggregateConfig, AggregateFunction, Result};
 
@@ -262,7 +263,7 @@ impl AggregateFunction for StdDev {
             .unwrap_or_else(|_| typed_null(&self.state.to_arrow()))
     }
     fn add(&self, state: &mut ScalarValue, args: &[ScalarValue]) -> Result<()> {
-        let Some(v) = Num::of(first(args)) else {
+        let Some(v) = Num::of(&coerce(self.fname(), first(args), &self.ty.to_arrow())?) else {
             return Ok(());
         };
         let m = self.decode(state)?;
@@ -281,7 +282,7 @@ impl AggregateFunction for StdDev {
         Ok(())
     }
     fn undo(&self, state: &mut ScalarValue, args: &[ScalarValue]) -> Result<bool> {
-        let Some(v) = Num::of(first(args)) else {
+        let Some(v) = Num::of(&coerce(self.fname(), first(args), &self.ty.to_arrow())?) else {
             return Ok(true);
         };
         let m = self.decode(state)?;
