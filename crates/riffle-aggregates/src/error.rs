@@ -11,6 +11,10 @@ pub enum AggregateError {
     /// The function exists but not for these argument types (message in ksqlDB's words).
     #[error("{0}")]
     BadArguments(String),
+    /// Evaluating the function on user data failed, as ksqlDB's `KsqlFunctionException` (e.g. a
+    /// DECIMAL SUM overflowing its precision); the message is ksqlDB's.
+    #[error("{0}")]
+    Runtime(String),
     /// A value of an unexpected type reached the function (an engine bug, never user input).
     #[error("aggregate {function}: {message}")]
     Internal {
