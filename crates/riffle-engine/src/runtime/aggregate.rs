@@ -170,14 +170,30 @@ impl Aggregator {
                         .collect::<Vec<_>>(),
                     row,
                 )?;
-                if let Some(old) = state.contributions.remove(&source_key) {
-                    self.retract(&mut state, old, ts, &mut out)?;
-                }
-                if tombstone || !passes {
-                    continue;
-                }
-                if key.iter().any(ScalarValue::is_null) {
+                let old = state.contributions.remove(&source_key);
+                let adds = !tombstone && passes;
+                if adds && key.iter().any(ScalarValue::is_null) {
                     errors.push(null_key_error());
+                }
+                let adds = adds && !key.iter().any(ScalarValue::is_null);
+                match old {
+                    // A row that stays in its group updates it once (old out, new in), as
+                    // Kafka Streams does when the grouping key is unchanged.
+                    Some(old) if adds && old.group == key => {
+                        self.replace(&mut state, old, &key, &call_args, ts, &mut out)?;
+                        state.contributions.insert(
+                            source_key,
+                            Contribution {
+                                group: key,
+                                args: call_args,
+                            },
+                        );
+                        continue;
+                    }
+                    Some(old) => self.retract(&mut state, old, ts, &mut out)?,
+                    None => {}
+                }
+                if !adds {
                     continue;
                 }
                 state.contributions.insert(
@@ -317,6 +333,33 @@ impl Aggregator {
         for (i, call) in self.plan.aggregates.iter().enumerate() {
             call.function
                 .undo(&mut group.states[i], &old.args[i])
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+        }
+        group.timestamp = group.timestamp.max(ts);
+        let group = group.clone();
+        self.emit(state, gk, &group, out)
+    }
+
+    /// Replaces a table row's contribution within its group, emitting the group once.
+    fn replace(
+        &self,
+        state: &mut AggState,
+        old: Contribution,
+        key: &[ScalarValue],
+        args: &[Vec<ScalarValue>],
+        ts: i64,
+        out: &mut Vec<Emitted>,
+    ) -> Result<()> {
+        let gk = (key.to_vec(), i64::MIN);
+        let Some(group) = state.groups.get_mut(&gk) else {
+            return Ok(());
+        };
+        for (i, call) in self.plan.aggregates.iter().enumerate() {
+            call.function
+                .undo(&mut group.states[i], &old.args[i])
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+            call.function
+                .add(&mut group.states[i], &args[i])
                 .map_err(|e| EngineError::Internal(e.to_string()))?;
         }
         group.timestamp = group.timestamp.max(ts);
