@@ -127,7 +127,10 @@ pub fn check_ratchet(report: &Path, passing_list: &Path) -> Result<(), Vec<Strin
             continue;
         };
         let field = |k: &str| v.get(k).and_then(|s| s.as_str()).unwrap_or("").to_string();
-        statuses.insert(field("id"), (field("status"), field("reason")));
+        statuses.insert(
+            field("id").trim().to_string(),
+            (field("status"), field("reason")),
+        );
     }
     for line in list_text.lines() {
         let id = line.trim();

@@ -43,6 +43,15 @@ struct Contribution {
     args: Vec<Vec<ScalarValue>>,
 }
 
+/// Output rows of one batch: the projection's columns, and per row whether it deletes.
+pub(crate) struct AggOutput {
+    /// One array per output column of the plan's projection.
+    pub columns: Vec<ArrayRef>,
+    /// Per row: a deletion (the group's row no longer passes HAVING, or a session merged away).
+    pub value_null: Vec<bool>,
+    rows: Vec<Emitted>,
+}
+
 /// One update to emit: a group's new value, or its removal (a tombstone).
 struct Emitted {
     key: Vec<ScalarValue>,
@@ -73,13 +82,14 @@ pub(crate) struct Aggregator {
     plan: AggregatePlan,
     table_source: bool,
     source_keys: Vec<usize>,
-    encoder: SinkEncoder,
+    /// None for push queries, which send rows rather than records.
+    encoder: Option<SinkEncoder>,
     key_window: Option<KeyWindow>,
     state: Mutex<AggState>,
 }
 
 impl Aggregator {
-    pub(crate) fn new(plan: AggregatePlan, source: &Source, sink: &Source) -> Self {
+    pub(crate) fn new(plan: AggregatePlan, source: &Source, sink: Option<&Source>) -> Self {
         let source_keys = source
             .schema
             .columns
@@ -88,7 +98,7 @@ impl Aggregator {
             .filter(|(_, c)| c.kind == riffle_types::ColumnKind::Key)
             .map(|(i, _)| i)
             .collect();
-        let encoder = SinkEncoder::new(sink.clone(), &plan.post);
+        let encoder = sink.map(|sink| SinkEncoder::new(sink.clone(), &plan.post));
         Aggregator {
             key_window: plan.window.as_ref().map(KeyWindow::of),
             table_source: source.source_type == crate::SourceType::Table,
@@ -102,17 +112,49 @@ impl Aggregator {
         }
     }
 
+    /// The plan being run.
+    pub(crate) fn plan(&self) -> &AggregatePlan {
+        &self.plan
+    }
+
     /// Aggregates a decoded batch; returns the sink records and adds per-record errors.
     pub(crate) fn process(
         &self,
         decoded: &DecodedBatch,
         errors: &mut Vec<String>,
     ) -> Result<Vec<Record>> {
+        match self.process_rows(decoded, errors)? {
+            Some(output) => self.encode(output, errors),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Aggregates a decoded batch into output rows (after HAVING and the projection).
+    pub(crate) fn process_rows(
+        &self,
+        decoded: &DecodedBatch,
+        errors: &mut Vec<String>,
+    ) -> Result<Option<AggOutput>> {
+        if decoded.batch.num_rows() == 0 {
+            return Ok(None);
+        }
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| EngineError::Internal("aggregate state lock poisoned".into()))?;
+        let emitted = self.update(&mut state, decoded, errors)?;
+        self.evaluate(&mut state, emitted, errors)
+    }
+
+    /// Applies every record of the batch to the state; returns the updates to emit.
+    fn update(
+        &self,
+        state: &mut AggState,
+        decoded: &DecodedBatch,
+        errors: &mut Vec<String>,
+    ) -> Result<Vec<Emitted>> {
         let batch = &decoded.batch;
         let n = batch.num_rows();
-        if n == 0 {
-            return Ok(Vec::new());
-        }
         let mut row_errors = Vec::new();
         let mask: Option<BooleanArray> = match &self.plan.filter {
             Some(f) => {
@@ -145,10 +187,6 @@ impl Aggregator {
             .downcast_ref::<Int64Array>()
             .cloned()
             .ok_or_else(|| EngineError::Internal("ROWTIME is not BIGINT".into()))?;
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| EngineError::Internal("aggregate state lock poisoned".into()))?;
         let mut out = Vec::new();
         for row in 0..n {
             let ts = rowtime.value(row);
@@ -180,7 +218,7 @@ impl Aggregator {
                     // A row that stays in its group updates it once (old out, new in), as
                     // Kafka Streams does when the grouping key is unchanged.
                     Some(old) if adds && old.group == key => {
-                        self.replace(&mut state, old, &key, &call_args, ts, &mut out)?;
+                        self.replace(state, old, &key, &call_args, ts, &mut out)?;
                         state.contributions.insert(
                             source_key,
                             Contribution {
@@ -190,7 +228,7 @@ impl Aggregator {
                         );
                         continue;
                     }
-                    Some(old) => self.retract(&mut state, old, ts, &mut out)?,
+                    Some(old) => self.retract(state, old, ts, &mut out)?,
                     None => {}
                 }
                 if !adds {
@@ -210,12 +248,12 @@ impl Aggregator {
                 continue;
             }
             state.stream_time = state.stream_time.max(ts);
-            self.add(&mut state, key, &call_args, ts, &mut out, errors)?;
+            self.add(state, key, &call_args, ts, &mut out, errors)?;
             if self.plan.emit_final {
-                self.flush_closed(&mut state, &mut out)?;
+                self.flush_closed(state, &mut out)?;
             }
         }
-        self.encode(&mut state, out, errors)
+        Ok(out)
     }
 
     fn add(
@@ -430,15 +468,15 @@ impl Aggregator {
         Ok(())
     }
 
-    /// Builds aggregate rows, applies HAVING and the projection, and encodes sink records.
-    fn encode(
+    /// Builds aggregate rows and applies HAVING and the projection.
+    fn evaluate(
         &self,
         state: &mut AggState,
         rows: Vec<Emitted>,
         errors: &mut Vec<String>,
-    ) -> Result<Vec<Record>> {
+    ) -> Result<Option<AggOutput>> {
         if rows.is_empty() {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let schema = self.plan.post.input.arrow.clone();
         let n = rows.len();
@@ -526,12 +564,27 @@ impl Aggregator {
             .filter(|(_, k)| **k)
             .map(|(v, _)| v)
             .collect();
+        Ok(Some(AggOutput {
+            columns,
+            value_null,
+            rows,
+        }))
+    }
+
+    /// Encodes output rows as sink records (windowed keys carry their window).
+    fn encode(&self, output: AggOutput, errors: &mut Vec<String>) -> Result<Vec<Record>> {
+        let Some(encoder) = &self.encoder else {
+            return Ok(Vec::new());
+        };
+        let AggOutput {
+            columns,
+            value_null,
+            rows,
+        } = output;
         let n = rows.len();
         let rowtime = Int64Array::from_iter_values(rows.iter().map(|r| r.timestamp));
         let headers = vec![Vec::new(); n];
-        let mut records = self
-            .encoder
-            .encode(&columns, &rowtime, &value_null, &headers, errors)?;
+        let mut records = encoder.encode(&columns, &rowtime, &value_null, &headers, errors)?;
         if let Some(kw) = self.key_window {
             if records.len() == n {
                 for (record, row) in records.iter_mut().zip(&rows) {

@@ -70,7 +70,7 @@ impl PersistentQuery {
             ),
             QueryPlan::Aggregate(plan) => (
                 SourceDecoder::new(source.clone(), plan.input.clone()),
-                Operator::Aggregate(Aggregator::new(plan, &source, &sink)),
+                Operator::Aggregate(Aggregator::new(plan, &source, Some(&sink))),
             ),
         };
         Ok(PersistentQuery {

@@ -8,13 +8,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use datafusion::arrow::array::Array;
 use riffle_log::{Append, Record, Transaction};
-use riffle_planner::plan_select;
+use riffle_planner::{plan_select, SelectPlan};
 use riffle_sql::{Relation, Statement};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::config::{from_earliest, Properties};
-use crate::runtime::decode::SourceDecoder;
+use crate::runtime::aggregate::Aggregator;
+use crate::runtime::decode::{DecodedBatch, SourceDecoder};
 use crate::{Engine, EngineError, Result};
 
 /// What a push query sends to its client.
@@ -93,7 +94,19 @@ pub(crate) fn start(
         alias: alias.clone(),
         schema: source.schema.clone(),
     };
-    let plan = plan_select(&engine.inner.planner, &query, &source_ref, None)?;
+    let op = if riffle_planner::is_aggregation(&query) {
+        let plan =
+            riffle_planner::plan_aggregate(&engine.inner.planner, &query, &source_ref, None)?;
+        PushOp::Aggregate(Box::new(Aggregator::new(plan, &source, None)))
+    } else {
+        PushOp::Select(plan_select(
+            &engine.inner.planner,
+            &query,
+            &source_ref,
+            None,
+        )?)
+    };
+    let plan = op.select_plan().clone();
     let id = {
         let mut state = engine.lock_state()?;
         state.next_push_id += 1;
@@ -129,7 +142,7 @@ pub(crate) fn start(
         .lock()
         .map_err(|_| EngineError::Internal("push lock poisoned".into()))?
         .insert(id.clone(), PushControl { stop: stop.clone() });
-    let decoder = SourceDecoder::new(source.clone(), plan.input.clone());
+    let decoder = SourceDecoder::new(source.clone(), op.input().clone());
     let engine2 = engine.clone();
     let qid = id.clone();
     let topic = source.topic.clone();
@@ -161,14 +174,14 @@ pub(crate) fn start(
                             break 'outer;
                         }
                     };
-                    let eval = plan.evaluate(&decoded.batch);
-                    let rows = eval.columns.first().map(|c| c.len()).unwrap_or(0);
-                    for r in 0..rows {
-                        let row: Vec<Value> = eval
-                            .columns
-                            .iter()
-                            .map(|c| riffle_format::arrow_value_to_json(c.as_ref(), r))
-                            .collect();
+                    let rows = match op.rows(&decoded) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = tx.blocking_send(PushMessage::Error(e.to_string()));
+                            break 'outer;
+                        }
+                    };
+                    for row in rows {
                         if tx.blocking_send(PushMessage::Row(row)).is_err() {
                             break 'outer;
                         }
@@ -195,6 +208,52 @@ pub(crate) fn start(
         schema,
         rows: rx,
     })
+}
+
+/// What a push query computes per batch of input.
+enum PushOp {
+    Select(SelectPlan),
+    Aggregate(Box<Aggregator>),
+}
+
+impl PushOp {
+    fn select_plan(&self) -> &SelectPlan {
+        match self {
+            PushOp::Select(p) => p,
+            PushOp::Aggregate(a) => &a.plan().post,
+        }
+    }
+
+    fn input(&self) -> &riffle_planner::RowSchema {
+        match self {
+            PushOp::Select(p) => &p.input,
+            PushOp::Aggregate(a) => &a.plan().input,
+        }
+    }
+
+    /// The rows a decoded batch produces, as ksqlDB renders them in JSON.
+    fn rows(&self, decoded: &DecodedBatch) -> Result<Vec<Vec<Value>>> {
+        let (columns, deleted) = match self {
+            PushOp::Select(plan) => (plan.evaluate(&decoded.batch).columns, Vec::new()),
+            PushOp::Aggregate(agg) => {
+                let mut errors = Vec::new();
+                match agg.process_rows(decoded, &mut errors)? {
+                    Some(out) => (out.columns, out.value_null),
+                    None => return Ok(Vec::new()),
+                }
+            }
+        };
+        let n = columns.first().map(|c| c.len()).unwrap_or(0);
+        Ok((0..n)
+            .filter(|r| !deleted.get(*r).copied().unwrap_or(false))
+            .map(|r| {
+                columns
+                    .iter()
+                    .map(|c| riffle_format::arrow_value_to_json(c.as_ref(), r))
+                    .collect()
+            })
+            .collect())
+    }
 }
 
 pub(crate) fn close(engine: &Engine, id: &str) -> bool {
