@@ -179,3 +179,91 @@ fn test_subcommand_reports_counts() {
         "{stdout}"
     );
 }
+
+/// The final value per windowed key of a windowed table's topic: (key, window start) → value.
+fn final_windowed_table(
+    data: &Path,
+    topic: &str,
+) -> std::collections::BTreeMap<(String, i64), serde_json::Value> {
+    let log = EmbeddedLog::open(&data.join("log")).expect("log opens");
+    let mut records = Vec::new();
+    let parts = log.topic(topic).map(|t| t.partitions).unwrap_or(0);
+    for p in 0..parts {
+        let mut offset = 0;
+        loop {
+            let batch = log.fetch(topic, p, offset, 10_000).expect("fetch");
+            let Some(last) = batch.last() else { break };
+            offset = last.offset + 1;
+            records.extend(batch);
+        }
+    }
+    records.sort_by_key(|r| r.seq);
+    let mut table = std::collections::BTreeMap::new();
+    for r in records {
+        let key = r.record.key.expect("windowed key");
+        let (k, start) = key.split_at(key.len() - 8);
+        let start = i64::from_be_bytes(start.try_into().unwrap());
+        let k = String::from_utf8(k.to_vec()).unwrap();
+        match r.record.value {
+            Some(v) => {
+                table.insert((k, start), serde_json::from_slice(&v).unwrap());
+            }
+            None => {
+                table.remove(&(k, start));
+            }
+        }
+    }
+    table
+}
+
+#[test]
+fn kill_9_during_windowed_aggregation_restores_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let mut server = start_server(&data, port);
+    ksql(port, "CREATE STREAM PAYMENTS (CARD STRING KEY, ID BIGINT, AMOUNT INT) WITH (KAFKA_TOPIC='payments', VALUE_FORMAT='JSON', PARTITIONS=2);");
+    ksql(port, "CREATE TABLE VELOCITY AS SELECT CARD, COUNT(*) AS N, SUM(AMOUNT) AS TOTAL FROM PAYMENTS WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY CARD;");
+    let rounds = 3;
+    let per_round = 1000i64;
+    let card = |i: i64| format!("c{}", i % 7);
+    for round in 0..rounds {
+        let sql: String = (round * per_round..(round + 1) * per_round)
+            .map(|i| {
+                format!(
+                    "INSERT INTO PAYMENTS (ROWTIME, CARD, ID, AMOUNT) VALUES ({}, '{}', {i}, {});",
+                    i * 37,
+                    card(i),
+                    i % 10
+                )
+            })
+            .collect();
+        ksql(port, &sql);
+        server.kill().expect("kill -9");
+        server.wait().ok();
+        server = start_server(&data, port);
+    }
+    // What an uninterrupted run computes.
+    let mut expected: std::collections::BTreeMap<(String, i64), (i64, i64)> = Default::default();
+    for i in 0..rounds * per_round {
+        let e = expected.entry((card(i), i * 37 / 10_000 * 10_000)).or_default();
+        e.0 += 1;
+        e.1 += i % 10;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        std::thread::sleep(Duration::from_millis(1000));
+        server.kill().ok();
+        server.wait().ok();
+        let table = final_windowed_table(&data, "VELOCITY");
+        let actual: std::collections::BTreeMap<(String, i64), (i64, i64)> = table
+            .into_iter()
+            .map(|(k, v)| (k, (v["N"].as_i64().unwrap(), v["TOTAL"].as_i64().unwrap())))
+            .collect();
+        if actual == expected || Instant::now() > deadline {
+            assert_eq!(actual, expected, "the final table equals an uninterrupted run's");
+            break;
+        }
+        server = start_server(&data, port);
+    }
+}
