@@ -142,6 +142,9 @@ impl AggregateFunction for Collect {
         }
         self.build(&items)
     }
+    fn supports_undo(&self) -> bool {
+        !self.set
+    }
     fn result(&self, state: &ScalarValue) -> Result<ScalarValue> {
         Ok(state.clone())
     }

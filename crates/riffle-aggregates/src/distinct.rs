@@ -210,6 +210,9 @@ impl AggregateFunction for CountDistinct {
         }
         Self::build(&x)
     }
+    fn supports_undo(&self) -> bool {
+        false
+    }
     fn result(&self, state: &ScalarValue) -> Result<ScalarValue> {
         Ok(ScalarValue::Int64(Some(cardinality(&Self::words(state)?))))
     }

@@ -249,6 +249,9 @@ impl AggregateFunction for ByOffset {
         all.truncate(self.n);
         self.build_list(&all)
     }
+    fn supports_undo(&self) -> bool {
+        false
+    }
     fn result(&self, state: &ScalarValue) -> Result<ScalarValue> {
         if self.n == 1 {
             return Ok(match self.entry_of(state)? {
