@@ -331,6 +331,26 @@ mod tests {
     }
 
     #[test]
+    fn structured_values() {
+        let ty = SqlType::Struct(vec![StructField {
+            name: "A".into(),
+            ty: SqlType::Array(Box::new(SqlType::String)),
+        }]);
+        let fields = struct_fields("T", &ty).unwrap();
+        let arr = make_list("T", &[ScalarValue::Utf8(Some("x".into()))], &DataType::Utf8);
+        let v = make_struct("T", &fields, &[arr.unwrap()]).unwrap();
+        for params in [vec![], vec![i(3)]] {
+            let f =
+                crate::resolve("EARLIEST_BY_OFFSET", std::slice::from_ref(&ty), &params).unwrap();
+            let mut s = f.initial();
+            f.add(&mut s, std::slice::from_ref(&v)).unwrap();
+            assert_eq!(s.data_type(), f.state_type().to_arrow());
+            let r = f.result(&s).unwrap();
+            assert_eq!(r.data_type(), f.return_type().to_arrow());
+        }
+    }
+
+    #[test]
     fn merges_by_processing_order() {
         let f = crate::resolve("LATEST_BY_OFFSET", &[SqlType::Int], &[]).unwrap();
         let (mut a, mut b) = (f.initial(), f.initial());
