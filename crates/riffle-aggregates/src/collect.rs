@@ -142,6 +142,9 @@ impl AggregateFunction for Collect {
         }
         self.build(&items)
     }
+    fn supports_undo(&self) -> bool {
+        !self.set
+    }
     fn result(&self, state: &ScalarValue) -> Result<ScalarValue> {
         Ok(state.clone())
     }
@@ -365,6 +368,31 @@ mod tests {
         f.add(&mut st, &[ScalarValue::Null]).unwrap();
         assert_eq!(st.data_type(), f.state_type().to_arrow());
         assert_eq!(list_items("T", &st).unwrap()[0], v);
+    }
+
+    #[test]
+    fn collect_maps_and_arrays() {
+        let map_ty = SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Bigint));
+        let f = crate::resolve("COLLECT_SET", std::slice::from_ref(&map_ty), &[]).unwrap();
+        let m1 = make_string_count_map("T", &[("a".into(), 1)]).unwrap();
+        let m2 = make_string_count_map("T", &[("b".into(), 2)]).unwrap();
+        let mut st = f.initial();
+        for v in [&m1, &m2, &m1] {
+            f.add(&mut st, std::slice::from_ref(v)).unwrap();
+        }
+        assert_eq!(st.data_type(), f.state_type().to_arrow());
+        assert_eq!(list_items("T", &st).unwrap(), vec![m1, m2]);
+
+        let arr_ty = SqlType::Array(Box::new(SqlType::Int));
+        let f = crate::resolve("COLLECT_LIST", std::slice::from_ref(&arr_ty), &[]).unwrap();
+        let a = make_list("T", &[ScalarValue::Int32(Some(1))], &DataType::Int32).unwrap();
+        let mut st = f.initial();
+        f.add(&mut st, std::slice::from_ref(&a)).unwrap();
+        f.add(&mut st, &[ScalarValue::Null]).unwrap();
+        assert_eq!(st.data_type(), f.state_type().to_arrow());
+        let items = list_items("T", &st).unwrap();
+        assert_eq!(items[0], a);
+        assert!(items[1].is_null());
     }
 
     #[test]

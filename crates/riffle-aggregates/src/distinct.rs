@@ -161,8 +161,8 @@ fn murmur_long(data: i64) -> u32 {
 }
 
 /// The hash stream-lib gives the Java object ksqlDB passes for `v`: numbers by value, strings
-/// by their UTF-8 bytes, anything else by its `toString()` (approximated by Riffle's rendering
-/// for structured and temporal values).
+/// by their UTF-8 bytes, anything else by its `toString()` (reproduced for BOOLEAN, DECIMAL,
+/// DATE, TIME and TIMESTAMP; approximated by Riffle's rendering for structured values).
 fn hash(v: &ScalarValue) -> u32 {
     match v {
         ScalarValue::Int32(Some(x)) => murmur_long(i64::from(*x)),
@@ -173,8 +173,70 @@ fn hash(v: &ScalarValue) -> u32 {
         ScalarValue::Binary(Some(b)) => murmur_bytes(
             format!("java.nio.HeapByteBuffer[pos=0 lim={0} cap={0}]", b.len()).as_bytes(),
         ),
-        other => murmur_bytes(other.to_string().as_bytes()),
+        other => murmur_bytes(java_to_string(other).as_bytes()),
     }
+}
+
+/// Java's `toString()` of the object ksqlDB holds for `v`, where Riffle can reproduce it.
+fn java_to_string(v: &ScalarValue) -> String {
+    const DAY_MS: i64 = 86_400_000;
+    match v {
+        ScalarValue::Boolean(Some(b)) => b.to_string(),
+        ScalarValue::Decimal128(Some(x), _, scale) => plain_decimal(*x, i32::from(*scale)),
+        // java.sql.Date: yyyy-mm-dd.
+        ScalarValue::Date32(Some(days)) => civil_date(i64::from(*days)),
+        // java.sql.Time: HH:mm:ss, milliseconds dropped.
+        ScalarValue::Time32Millisecond(Some(ms)) => {
+            let secs = i64::from(*ms).rem_euclid(DAY_MS) / 1000;
+            format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+        }
+        // java.sql.Timestamp (UTC server): yyyy-mm-dd HH:mm:ss.f, fraction without trailing
+        // zeros but at least one digit.
+        ScalarValue::TimestampMillisecond(Some(ms), _) => {
+            let (days, rem) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
+            let secs = rem / 1000;
+            let mut frac = format!("{:03}", rem % 1000);
+            while frac.len() > 1 && frac.ends_with('0') {
+                frac.pop();
+            }
+            format!(
+                "{} {:02}:{:02}:{:02}.{frac}",
+                civil_date(days),
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `unscaled × 10^-scale` as `BigDecimal.toString` prints values of ordinary magnitude.
+fn plain_decimal(unscaled: i128, scale: i32) -> String {
+    let sign = if unscaled < 0 { "-" } else { "" };
+    let digits = unscaled.unsigned_abs().to_string();
+    if scale <= 0 {
+        return format!("{sign}{digits}");
+    }
+    let scale = scale as usize;
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{sign}{int}.{frac}")
+}
+
+/// The proleptic Gregorian `yyyy-mm-dd` of a day count since 1970-01-01.
+fn civil_date(days: i64) -> String {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 impl AggregateFunction for CountDistinct {
@@ -209,6 +271,9 @@ impl AggregateFunction for CountDistinct {
             set_if_greater(&mut x, j, register(&y, j));
         }
         Self::build(&x)
+    }
+    fn supports_undo(&self) -> bool {
+        false
     }
     fn result(&self, state: &ScalarValue) -> Result<ScalarValue> {
         Ok(ScalarValue::Int64(Some(cardinality(&Self::words(state)?))))
@@ -251,6 +316,30 @@ mod tests {
             panic!("not a count")
         };
         assert!((19_000..21_000).contains(&n), "{n}");
+    }
+
+    #[test]
+    fn java_renderings() {
+        assert_eq!(java_to_string(&ScalarValue::Date32(Some(0))), "1970-01-01");
+        assert_eq!(
+            java_to_string(&ScalarValue::Date32(Some(19_723))),
+            "2024-01-01"
+        );
+        assert_eq!(java_to_string(&ScalarValue::Date32(Some(-1))), "1969-12-31");
+        assert_eq!(
+            java_to_string(&ScalarValue::Time32Millisecond(Some(3_723_456))),
+            "01:02:03"
+        );
+        assert_eq!(
+            java_to_string(&ScalarValue::TimestampMillisecond(Some(1_500), None)),
+            "1970-01-01 00:00:01.5"
+        );
+        assert_eq!(
+            java_to_string(&ScalarValue::TimestampMillisecond(Some(0), None)),
+            "1970-01-01 00:00:00.0"
+        );
+        assert_eq!(plain_decimal(-5, 2), "-0.05");
+        assert_eq!(plain_decimal(1234, 1), "123.4");
     }
 
     #[test]

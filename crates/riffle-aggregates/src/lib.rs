@@ -48,6 +48,32 @@ pub trait AggregateFunction: Send + Sync + Debug {
     fn merge(&self, a: &ScalarValue, b: &ScalarValue) -> Result<ScalarValue>;
     /// The result for `state`.
     fn result(&self, state: &ScalarValue) -> Result<ScalarValue>;
+    /// Whether [`undo`](Self::undo) is supported, i.e. the function may aggregate a table
+    /// (ksqlDB's `TableAggregationFunction`); see [`table_source_error`].
+    fn supports_undo(&self) -> bool {
+        true
+    }
+}
+
+/// ksqlDB's error for aggregating a table with functions that cannot undo, `None` when all of
+/// `functions` can. Names are listed once each, in call order.
+pub fn table_source_error(functions: &[Arc<dyn AggregateFunction>]) -> Option<AggregateError> {
+    let mut names: Vec<&str> = Vec::new();
+    for f in functions.iter().filter(|f| !f.supports_undo()) {
+        if !names.contains(&f.name()) {
+            names.push(f.name());
+        }
+    }
+    let (last, rest) = names.split_last()?;
+    let (plural, list) = if rest.is_empty() {
+        ("", last.to_string())
+    } else {
+        ("s", format!("{} and {last}", rest.join(", ")))
+    };
+    Some(AggregateError::BadArguments(format!(
+        "The aggregation function{plural} {list} cannot be applied to a table source, only to \
+         a stream source."
+    )))
 }
 
 /// Server properties that change aggregate behaviour.
@@ -195,6 +221,24 @@ mod tests {
         assert_eq!(literal_params("latest_by_offset", 1), 0);
         assert_eq!(literal_params("LATEST_BY_OFFSET", 3), 2);
         assert_eq!(literal_params("COLLECT_LIST", 1), 0);
+        let lat = resolve("LATEST_BY_OFFSET", &[SqlType::Int], &[]).unwrap();
+        let min = resolve("MIN", &[SqlType::Int], &[]).unwrap();
+        let sum = resolve("SUM", &[SqlType::Int], &[]).unwrap();
+        assert!(table_source_error(std::slice::from_ref(&sum)).is_none());
+        assert_eq!(
+            table_source_error(&[lat.clone(), sum, min.clone(), lat.clone()])
+                .unwrap()
+                .to_string(),
+            "The aggregation functions LATEST_BY_OFFSET and MIN cannot be applied to a table \
+             source, only to a stream source."
+        );
+        assert_eq!(
+            table_source_error(std::slice::from_ref(&min))
+                .unwrap()
+                .to_string(),
+            "The aggregation function MIN cannot be applied to a table source, only to a stream \
+             source."
+        );
         assert!(matches!(
             resolve("NOPE", &[], &[]),
             Err(AggregateError::UnknownFunction(_))

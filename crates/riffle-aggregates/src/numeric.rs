@@ -192,6 +192,9 @@ impl AggregateFunction for MinMax {
     fn merge(&self, a: &ScalarValue, b: &ScalarValue) -> Result<ScalarValue> {
         Ok(self.fold(a, b))
     }
+    fn supports_undo(&self) -> bool {
+        false
+    }
     fn result(&self, state: &ScalarValue) -> Result<ScalarValue> {
         Ok(state.clone())
     }

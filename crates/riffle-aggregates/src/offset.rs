@@ -249,6 +249,9 @@ impl AggregateFunction for ByOffset {
         all.truncate(self.n);
         self.build_list(&all)
     }
+    fn supports_undo(&self) -> bool {
+        false
+    }
     fn result(&self, state: &ScalarValue) -> Result<ScalarValue> {
         if self.n == 1 {
             return Ok(match self.entry_of(state)? {
@@ -325,6 +328,26 @@ mod tests {
             err.to_string(),
             "For EarliestByOffset, n must be positive.  It was -1"
         );
+    }
+
+    #[test]
+    fn structured_values() {
+        let ty = SqlType::Struct(vec![StructField {
+            name: "A".into(),
+            ty: SqlType::Array(Box::new(SqlType::String)),
+        }]);
+        let fields = struct_fields("T", &ty).unwrap();
+        let arr = make_list("T", &[ScalarValue::Utf8(Some("x".into()))], &DataType::Utf8);
+        let v = make_struct("T", &fields, &[arr.unwrap()]).unwrap();
+        for params in [vec![], vec![i(3)]] {
+            let f =
+                crate::resolve("EARLIEST_BY_OFFSET", std::slice::from_ref(&ty), &params).unwrap();
+            let mut s = f.initial();
+            f.add(&mut s, std::slice::from_ref(&v)).unwrap();
+            assert_eq!(s.data_type(), f.state_type().to_arrow());
+            let r = f.result(&s).unwrap();
+            assert_eq!(r.data_type(), f.return_type().to_arrow());
+        }
     }
 
     #[test]

@@ -209,6 +209,9 @@ impl AggregateFunction for TopK {
         }
         self.build(&merged)
     }
+    fn supports_undo(&self) -> bool {
+        false
+    }
     fn result(&self, state: &ScalarValue) -> Result<ScalarValue> {
         match state {
             ScalarValue::List(_) => Ok(state.clone()),
