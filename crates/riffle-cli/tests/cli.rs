@@ -246,7 +246,9 @@ fn kill_9_during_windowed_aggregation_restores_state() {
     // What an uninterrupted run computes.
     let mut expected: std::collections::BTreeMap<(String, i64), (i64, i64)> = Default::default();
     for i in 0..rounds * per_round {
-        let e = expected.entry((card(i), i * 37 / 10_000 * 10_000)).or_default();
+        let e = expected
+            .entry((card(i), i * 37 / 10_000 * 10_000))
+            .or_default();
         e.0 += 1;
         e.1 += i % 10;
     }
@@ -261,7 +263,10 @@ fn kill_9_during_windowed_aggregation_restores_state() {
             .map(|(k, v)| (k, (v["N"].as_i64().unwrap(), v["TOTAL"].as_i64().unwrap())))
             .collect();
         if actual == expected || Instant::now() > deadline {
-            assert_eq!(actual, expected, "the final table equals an uninterrupted run's");
+            assert_eq!(
+                actual, expected,
+                "the final table equals an uninterrupted run's"
+            );
             break;
         }
         server = start_server(&data, port);

@@ -370,6 +370,12 @@ pub(crate) fn create_as_select(
             &source_ref,
             Some(&c.name),
         )?;
+        if source.source_type == SourceType::Table {
+            let functions: Vec<_> = agg.aggregates.iter().map(|a| a.function.clone()).collect();
+            if let Some(e) = riffle_aggregates::table_source_error(&functions) {
+                return Err(EngineError::statement(e.to_string()));
+            }
+        }
         let window = agg.window.as_ref().map(crate::window::KeyWindow::of);
         (agg.post.clone(), QueryPlan::Aggregate(agg), window)
     } else {
