@@ -363,6 +363,12 @@ pub(crate) fn create_as_select(
             "Invalid result type. Your SELECT query produces a {what}. Please use {statement} statement instead."
         )));
     }
+    if aggregating && source.value_format.kind == riffle_format::FormatKind::Kafka {
+        return Err(EngineError::statement(format!(
+            "Source(s) {} are using the 'KAFKA' value format. This format does not yet support GROUP BY.",
+            source.name
+        )));
+    }
     let (plan, query_plan, window) = if aggregating {
         let agg = riffle_planner::plan_aggregate(
             &engine.inner.planner,
@@ -375,6 +381,30 @@ pub(crate) fn create_as_select(
             if let Some(e) = riffle_aggregates::table_source_error(&functions) {
                 return Err(EngineError::statement(e.to_string()));
             }
+        }
+        let format_kind = formats(
+            &With::new(&c.properties),
+            Some((&source.key_format, &source.value_format)),
+        )?
+        .1
+        .kind;
+        let primitive_state = agg.aggregates.iter().all(|a| {
+            !matches!(
+                a.function.state_type(),
+                riffle_types::SqlType::Array(_)
+                    | riffle_types::SqlType::Map(..)
+                    | riffle_types::SqlType::Struct(_)
+            )
+        });
+        if !primitive_state
+            && matches!(
+                format_kind,
+                riffle_format::FormatKind::Delimited | riffle_format::FormatKind::Kafka
+            )
+        {
+            return Err(EngineError::statement(
+                "One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format.",
+            ));
         }
         let window = agg.window.as_ref().map(crate::window::KeyWindow::of);
         (agg.post.clone(), QueryPlan::Aggregate(agg), window)

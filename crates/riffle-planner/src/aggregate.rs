@@ -168,9 +168,22 @@ impl VisitorMut for Replacer<'_> {
     }
 }
 
-/// Column references left in a rewritten expression that the aggregate row does not have.
+/// Whether a rewritten expression references columns the aggregate row does not have.
 fn leftover_columns(e: &SqlExpr, allowed: &[String]) -> bool {
-    let mut left = false;
+    !leftover_names(e, allowed).is_empty()
+}
+
+/// `WINDOWSTART` or `WINDOWEND` if `e` references one.
+fn window_bound(e: &SqlExpr) -> Option<&'static str> {
+    let names = leftover_names(e, &[]);
+    [WINDOWSTART, WINDOWEND]
+        .into_iter()
+        .find(|b| names.iter().any(|n| n.eq_ignore_ascii_case(b)))
+}
+
+/// Column references left in a rewritten expression that the aggregate row does not have.
+fn leftover_names(e: &SqlExpr, allowed: &[String]) -> Vec<String> {
+    let mut left = Vec::new();
     let mut e = e.clone();
     // Field names after `->` are not column references.
     let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut e, |x| {
@@ -186,8 +199,17 @@ fn leftover_columns(e: &SqlExpr, allowed: &[String]) -> bool {
     });
     let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut e, |x| {
         match x {
-            SqlExpr::Identifier(id) if !allowed.contains(&id.value) => left = true,
-            SqlExpr::CompoundIdentifier(_) => left = true,
+            SqlExpr::Identifier(id) if !allowed.contains(&id.value) => {
+                if !left.contains(&id.value) {
+                    left.push(id.value.clone());
+                }
+            }
+            SqlExpr::CompoundIdentifier(parts) => {
+                let name = parts.last().map(|p| p.value.clone()).unwrap_or_default();
+                if !left.contains(&name) {
+                    left.push(name);
+                }
+            }
             _ => {}
         }
         ControlFlow::<()>::Continue(())
@@ -225,6 +247,13 @@ pub fn plan_aggregate(
         )));
     }
 
+    for e in query.group_by.iter().chain(query.having.iter()) {
+        if let Some(bound) = window_bound(e) {
+            return Err(PlanError::Invalid(format!(
+                "Window bounds column {bound} can only be used in the SELECT clause of windowed aggregations"
+            )));
+        }
+    }
     // Grouping expressions.
     let mut group_texts: Vec<String> = Vec::new();
     let mut group_by = Vec::new();
@@ -311,11 +340,12 @@ pub fn plan_aggregate(
             offending.join(", ")
         )));
     }
-    if let (Some(h), Some(original)) = (&having, &query.having) {
-        if leftover_columns(h, &allowed) {
+    if let Some(h) = &having {
+        let names = leftover_names(h, &allowed);
+        if !names.is_empty() {
             return Err(PlanError::Invalid(format!(
                 "Non-aggregate HAVING expression not part of GROUP BY: {}",
-                normalize(original, &qualifier, &source.name)
+                names.join(", ")
             )));
         }
     }
@@ -514,6 +544,11 @@ fn plan_call(
                 }
             }
         }
+    }
+    if arg_exprs.iter().any(contains_aggregate) {
+        return Err(PlanError::Invalid(format!(
+            "Aggregate functions can not be nested: {text}"
+        )));
     }
     let n_params = riffle_aggregates::literal_params(&name, arg_exprs.len());
     let split = arg_exprs.len().saturating_sub(n_params);
