@@ -267,6 +267,8 @@ pub(crate) fn create_source(
     check_columns(&schema, &key_format, &value_format, &with)?;
     crate::schemas::register_schemas(&schema, &key_format, &value_format, statement)?;
     let timestamp = timestamp_of(&with, &schema)?;
+    let window = crate::window::declared(with.get("WINDOW_TYPE"), with.get("WINDOW_SIZE"))
+        .map_err(EngineError::statement)?;
     ensure_topic(engine, &topic, with.partitions()?)?;
     let seq = record_command(engine, text, session)?;
     let source = Source {
@@ -279,8 +281,8 @@ pub(crate) fn create_source(
         timestamp,
         statement: text.to_string(),
         read_only: c.is_source,
-        windowed: false,
-        window: None,
+        windowed: window.is_some(),
+        window,
     };
     engine
         .lock_state()?
@@ -348,6 +350,11 @@ pub(crate) fn create_as_select(
         )));
     }
     let (source, source_ref) = single_source(engine, &c.query)?;
+    if source.window.is_some() && source.source_type == SourceType::Table {
+        return Err(EngineError::statement(
+            "KSQL does not support persistent queries on windowed tables.",
+        ));
+    }
     let aggregating = riffle_planner::is_aggregation(&c.query);
     let produces = if aggregating {
         SourceType::Table

@@ -142,3 +142,57 @@ mod tests {
         assert_eq!(t.decode(&b), Some((&b"k"[..], 20, 30)));
     }
 }
+
+/// The key window a `CREATE` statement declares with `WINDOW_TYPE` and `WINDOW_SIZE`.
+pub(crate) fn declared(
+    window_type: Option<&str>,
+    window_size: Option<&str>,
+) -> std::result::Result<Option<KeyWindow>, String> {
+    let Some(kind) = window_type else {
+        return Ok(None);
+    };
+    match kind.trim().to_ascii_uppercase().as_str() {
+        "SESSION" => {
+            if window_size.is_some() {
+                return Err("'WINDOW_SIZE' should not be set for SESSION windows.".into());
+            }
+            Ok(Some(KeyWindow::Session))
+        }
+        "TUMBLING" | "HOPPING" => {
+            let size = window_size.ok_or_else(|| {
+                format!(
+                    "'WINDOW_SIZE' is required for {} windows.",
+                    kind.trim().to_ascii_uppercase()
+                )
+            })?;
+            let size_ms = parse_duration_text(size)
+                .map_err(|e| format!("Configuration WINDOW_SIZE is invalid: {e}"))?;
+            Ok(Some(KeyWindow::Time { size_ms }))
+        }
+        other => Err(format!(
+            "Configuration WINDOW_TYPE is invalid: '{other}'. Valid values are SESSION, HOPPING and TUMBLING."
+        )),
+    }
+}
+
+/// Parses `'30 SECONDS'` as ksqlDB's `DurationParser` does.
+fn parse_duration_text(text: &str) -> std::result::Result<i64, String> {
+    let invalid = |why: String| format!("Invalid duration: '{text}'. {why}");
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let [n, unit] = parts.as_slice() else {
+        return Err(invalid("Expected format: <number> <time unit>".into()));
+    };
+    let n: i64 = n
+        .parse()
+        .map_err(|_| invalid(format!("Not a number: '{n}'")))?;
+    let upper = unit.to_ascii_uppercase();
+    let unit_ms = match upper.trim_end_matches('S') {
+        "MILLISECOND" => 1,
+        "SECOND" => 1_000,
+        "MINUTE" => 60_000,
+        "HOUR" => 3_600_000,
+        "DAY" => 86_400_000,
+        _ => return Err(invalid(format!("Unknown time unit: '{upper}'"))),
+    };
+    Ok(n.saturating_mul(unit_ms))
+}

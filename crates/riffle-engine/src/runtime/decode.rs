@@ -27,6 +27,8 @@ pub(crate) struct DecodedBatch {
     pub headers: Vec<Vec<Header>>,
     /// Messages for records that could not be decoded (for the processing log).
     pub errors: Vec<String>,
+    /// Per kept row of a windowed source: the key's window (start, end); empty otherwise.
+    pub windows: Vec<(i64, i64)>,
 }
 
 /// Decodes records of one source.
@@ -51,7 +53,41 @@ impl SourceDecoder {
 
     pub(crate) fn decode(&self, records: &[ConsumedRecord]) -> Result<DecodedBatch> {
         let n = records.len();
-        let keys: Vec<Option<&[u8]>> = records.iter().map(|r| r.record.key.as_deref()).collect();
+        // A windowed source's keys end with their window, which the key format does not see.
+        let mut windows: Vec<(i64, i64)> = Vec::new();
+        let keys: Vec<Option<&[u8]>> = match self.source.window {
+            None => records.iter().map(|r| r.record.key.as_deref()).collect(),
+            Some(kw) => records
+                .iter()
+                .map(|r| {
+                    let key = r.record.key.as_deref()?;
+                    match kw.decode(key) {
+                        Some((k, start, end)) => {
+                            windows.push((start, end));
+                            Some(k)
+                        }
+                        None => {
+                            windows.push((0, 0));
+                            Some(key)
+                        }
+                    }
+                })
+                .collect(),
+        };
+        if self.source.window.is_some() && windows.len() < n {
+            // Null keys carry no window.
+            windows = records
+                .iter()
+                .map(|r| {
+                    r.record
+                        .key
+                        .as_deref()
+                        .and_then(|k| self.source.window.and_then(|kw| kw.decode(k)))
+                        .map(|(_, s, e)| (s, e))
+                        .unwrap_or((0, 0))
+                })
+                .collect();
+        }
         let values: Vec<Option<&[u8]>> =
             records.iter().map(|r| r.record.value.as_deref()).collect();
         let k = self.source.key_format.decode(&self.key_cols, &keys, true);
@@ -132,10 +168,17 @@ impl SourceDecoder {
         let batch = if all_kept {
             batch
         } else {
-            let mask = BooleanArray::from(keep);
+            let mask = BooleanArray::from(keep.clone());
             datafusion::arrow::compute::filter_record_batch(&batch, &mask)?
         };
+        let windows: Vec<(i64, i64)> = windows
+            .into_iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(w, _)| w)
+            .collect();
         Ok(DecodedBatch {
+            windows,
             batch,
             value_null,
             headers,

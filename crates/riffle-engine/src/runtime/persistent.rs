@@ -283,7 +283,18 @@ impl PersistentQuery {
             }
         }
         let headers = select_vec(&decoded.headers, sel);
-        encoder.encode(&eval.columns, &rowtime, &value_null, &headers, errors)
+        let mut records = encoder.encode(&eval.columns, &rowtime, &value_null, &headers, errors)?;
+        // A windowed source's rows keep their window in the sink's key.
+        if let Some(kw) = self.sink.window.filter(|_| !decoded.windows.is_empty()) {
+            let windows = select_vec(&decoded.windows, sel);
+            if windows.len() == records.len() {
+                for (record, (start, end)) in records.iter_mut().zip(windows) {
+                    let key = record.key.as_deref().unwrap_or_default();
+                    record.key = Some(kw.encode(key, start, end).into());
+                }
+            }
+        }
+        Ok(records)
     }
 }
 

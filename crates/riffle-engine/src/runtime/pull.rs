@@ -49,10 +49,8 @@ pub(crate) fn run(
         if limit.is_some_and(|l| rows.len() >= l) {
             break;
         }
-        let (stripped, windows): (Vec<ConsumedRecord>, Vec<(i64, i64)>) =
-            chunk.iter().map(|r| strip_window(source, r)).unzip();
-        let decoded = decoder.decode(&stripped)?;
-        let batch = with_window_columns(&decoded.batch, source, &plan.input, &windows, &stripped)?;
+        let decoded = decoder.decode(chunk)?;
+        let batch = with_window_columns(&decoded.batch, source, &plan.input, &decoded.windows)?;
         let eval = plan.evaluate(&batch);
         let n = eval.columns.first().map(|c| c.len()).unwrap_or(0);
         for r in 0..n {
@@ -226,37 +224,15 @@ fn read_current(engine: &Engine, source: &Source) -> Result<Vec<ConsumedRecord>>
     Ok(rows)
 }
 
-/// Removes the window from a windowed key, returning it (zeros for unwindowed sources).
-fn strip_window(source: &Source, r: &ConsumedRecord) -> (ConsumedRecord, (i64, i64)) {
-    let Some(kw) = source.window else {
-        return (r.clone(), (0, 0));
-    };
-    let mut out = r.clone();
-    let mut window = (0, 0);
-    if let Some(k) = &r.record.key {
-        if let Some((key, start, end)) = kw.decode(k) {
-            window = (start, end);
-            out.record.key = Some(bytes::Bytes::copy_from_slice(key));
-        }
-    }
-    (out, window)
-}
-
 /// Rebuilds a decoded batch in the pull schema's column order, inserting the window bounds.
 fn with_window_columns(
     batch: &RecordBatch,
     source: &Source,
     pull: &RowSchema,
     windows: &[(i64, i64)],
-    records: &[ConsumedRecord],
 ) -> Result<RecordBatch> {
     if source.window.is_none() {
         return Ok(batch.clone());
-    }
-    if batch.num_rows() != records.len() {
-        return Err(EngineError::statement(
-            "Some records of the windowed table could not be deserialized; see the processing log",
-        ));
     }
     let decoded_schema = RowSchema::new(&source.name, &source.schema)?;
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(pull.arrow.fields().len());
