@@ -5,5 +5,6 @@ pub(crate) mod decode;
 pub(crate) mod encode;
 pub(crate) mod persistent;
 pub(crate) mod pull;
+pub(crate) mod pull_where;
 pub(crate) mod push;
 pub(crate) mod timestamp;

@@ -29,8 +29,27 @@ pub(crate) fn run(
     query: &Query,
     source: &Source,
     alias: Option<String>,
+    properties: &crate::Properties,
 ) -> Result<PushQuery> {
     check_supported(engine, query, source)?;
+    if source.source_type == SourceType::Table {
+        let flag = |name: &str| {
+            properties
+                .get(name)
+                .or_else(|| engine.config().properties.get(name))
+                .map(|v| !v.eq_ignore_ascii_case("false"))
+                .unwrap_or(true)
+        };
+        let settings = crate::runtime::pull_where::ScanSettings {
+            table_scan: flag("ksql.query.pull.table.scan.enabled"),
+            range_scan: flag("ksql.query.pull.range.scan.enabled"),
+        };
+        crate::runtime::pull_where::validate(
+            query.where_clause.as_ref(),
+            &pull_schema(source),
+            &settings,
+        )?;
+    }
     let records = read_current(engine, source)?;
     let schema = pull_schema(source);
     let source_ref = SourceRef {
@@ -38,7 +57,20 @@ pub(crate) fn run(
         alias,
         schema: schema.clone(),
     };
-    let plan = plan_select(&engine.inner.planner, query, &source_ref, None)?;
+    let plan = plan_select(&engine.inner.planner, query, &source_ref, None).map_err(|e| {
+        let message = e.to_string();
+        match &query.where_clause {
+            // ksqlDB quotes the WHERE clause of a pull query in its type errors.
+            Some(w) if message.starts_with("Error in WHERE expression") => {
+                let text = match w {
+                    datafusion::sql::sqlparser::ast::Expr::BinaryOp { .. } => format!("({w})"),
+                    other => other.to_string(),
+                };
+                EngineError::statement(format!("{message}\nStatement: {text}"))
+            }
+            _ => EngineError::from(e),
+        }
+    })?;
     let decoder = SourceDecoder::new(
         source.clone(),
         RowSchema::new(&source.name, &source.schema)?,

@@ -85,7 +85,7 @@ pub(crate) fn start(
     };
     if query.emit.is_none() {
         let source = engine.catalog().source(name)?.clone();
-        return crate::runtime::pull::run(engine, &query, &source, alias.clone());
+        return crate::runtime::pull::run(engine, &query, &source, alias.clone(), properties);
     }
     let catalog = engine.catalog();
     let source = catalog.source(name)?.clone();
