@@ -117,13 +117,19 @@ pub(crate) fn run(
         })
         .collect::<Vec<_>>()
         .join(", ");
+    let count = rows.len();
     let (tx, rx) = mpsc::channel(rows.len() + 2);
     for row in rows {
         // The channel is sized for every row, so this cannot fail.
         let _ = tx.try_send(PushMessage::Row(row));
     }
     if source.source_type == SourceType::Stream {
-        let _ = tx.try_send(PushMessage::Done("Query Completed".into()));
+        let end = if limit.is_some_and(|l| count >= l) {
+            "Limit Reached"
+        } else {
+            "Query Completed"
+        };
+        let _ = tx.try_send(PushMessage::Done(end.into()));
     }
     let id = {
         let mut state = engine.lock_state()?;
@@ -190,7 +196,7 @@ fn check_supported(engine: &Engine, query: &Query, source: &Source) -> Result<()
 }
 
 /// The columns a pull query sees: a windowed table's key is followed by its window bounds.
-fn pull_schema(source: &Source) -> LogicalSchema {
+pub(crate) fn pull_schema(source: &Source) -> LogicalSchema {
     if source.window.is_none() {
         return source.schema.clone();
     }
@@ -257,7 +263,7 @@ fn read_current(engine: &Engine, source: &Source) -> Result<Vec<ConsumedRecord>>
 }
 
 /// Rebuilds a decoded batch in the pull schema's column order, inserting the window bounds.
-fn with_window_columns(
+pub(crate) fn with_window_columns(
     batch: &RecordBatch,
     source: &Source,
     pull: &RowSchema,

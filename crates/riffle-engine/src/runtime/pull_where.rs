@@ -25,6 +25,7 @@ pub(crate) fn validate(
     schema: &LogicalSchema,
     settings: &ScanSettings,
 ) -> Result<()> {
+    let windowed = schema.column("WINDOWSTART").is_some();
     let keys: Vec<(&str, &SqlType)> = schema
         .key_columns()
         .filter(|c| c.name != "WINDOWSTART" && c.name != "WINDOWEND")
@@ -52,7 +53,10 @@ pub(crate) fn validate(
                     "A comparison condition on the key column cannot be combined with other comparisons such as an IN predicate.",
                 ));
             }
-            if range && !settings.range_scan {
+            // Range scans cover a single STRING key of an unwindowed table; anything else
+            // needs a table scan.
+            let string_key = keys.len() == 1 && matches!(keys[0].1, SqlType::String);
+            if range && (!settings.range_scan || !string_key || windowed) {
                 return require_scan(settings);
             }
             pinned.push(key);

@@ -13,6 +13,7 @@ use riffle_sql::{Relation, Statement};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::catalog::Source;
 use crate::config::{from_earliest, Properties};
 use crate::runtime::aggregate::Aggregator;
 use crate::runtime::decode::{DecodedBatch, SourceDecoder};
@@ -89,22 +90,27 @@ pub(crate) fn start(
     }
     let catalog = engine.catalog();
     let source = catalog.source(name)?.clone();
+    let aggregating = riffle_planner::is_aggregation(&query);
+    // Rows of a windowed source show their window as WINDOWSTART and WINDOWEND.
+    let windowed = source.window.is_some() && !aggregating;
     let source_ref = riffle_planner::SourceRef {
         name: name.clone(),
         alias: alias.clone(),
-        schema: source.schema.clone(),
+        schema: if windowed {
+            crate::runtime::pull::pull_schema(&source)
+        } else {
+            source.schema.clone()
+        },
     };
     let op = if riffle_planner::is_aggregation(&query) {
         let plan =
             riffle_planner::plan_aggregate(&engine.inner.planner, &query, &source_ref, None)?;
         PushOp::Aggregate(Box::new(Aggregator::new(plan, &source, None)))
     } else {
-        PushOp::Select(plan_select(
-            &engine.inner.planner,
-            &query,
-            &source_ref,
-            None,
-        )?)
+        PushOp::Select(
+            plan_select(&engine.inner.planner, &query, &source_ref, None)?,
+            windowed.then(|| source.clone()),
+        )
     };
     let plan = op.select_plan().clone();
     let id = {
@@ -142,7 +148,12 @@ pub(crate) fn start(
         .lock()
         .map_err(|_| EngineError::Internal("push lock poisoned".into()))?
         .insert(id.clone(), PushControl { stop: stop.clone() });
-    let decoder = SourceDecoder::new(source.clone(), op.input().clone());
+    let decoder_row = if windowed {
+        riffle_planner::RowSchema::new(&source.name, &source.schema)?
+    } else {
+        op.input().clone()
+    };
+    let decoder = SourceDecoder::new(source.clone(), decoder_row);
     let engine2 = engine.clone();
     let qid = id.clone();
     let topic = source.topic.clone();
@@ -151,7 +162,13 @@ pub(crate) fn start(
         .spawn(move || {
             let mut sent: u64 = 0;
             let limit = plan.limit;
+            if limit == Some(0) {
+                let _ = tx.blocking_send(PushMessage::Done("Limit Reached".into()));
+            }
             'outer: loop {
+                if limit == Some(0) {
+                    break;
+                }
                 if stop.load(Ordering::SeqCst) || tx.is_closed() {
                     break;
                 }
@@ -212,21 +229,22 @@ pub(crate) fn start(
 
 /// What a push query computes per batch of input.
 enum PushOp {
-    Select(SelectPlan),
+    /// A filter and projection; the source when it is windowed.
+    Select(SelectPlan, Option<Source>),
     Aggregate(Box<Aggregator>),
 }
 
 impl PushOp {
     fn select_plan(&self) -> &SelectPlan {
         match self {
-            PushOp::Select(p) => p,
+            PushOp::Select(p, _) => p,
             PushOp::Aggregate(a) => &a.plan().post,
         }
     }
 
     fn input(&self) -> &riffle_planner::RowSchema {
         match self {
-            PushOp::Select(p) => &p.input,
+            PushOp::Select(p, _) => &p.input,
             PushOp::Aggregate(a) => &a.plan().input,
         }
     }
@@ -234,7 +252,16 @@ impl PushOp {
     /// The rows a decoded batch produces, as ksqlDB renders them in JSON.
     fn rows(&self, decoded: &DecodedBatch) -> Result<Vec<Vec<Value>>> {
         let (columns, deleted) = match self {
-            PushOp::Select(plan) => (plan.evaluate(&decoded.batch).columns, Vec::new()),
+            PushOp::Select(plan, None) => (plan.evaluate(&decoded.batch).columns, Vec::new()),
+            PushOp::Select(plan, Some(source)) => {
+                let batch = crate::runtime::pull::with_window_columns(
+                    &decoded.batch,
+                    source,
+                    &plan.input,
+                    &decoded.windows,
+                )?;
+                (plan.evaluate(&batch).columns, Vec::new())
+            }
             PushOp::Aggregate(agg) => {
                 let mut errors = Vec::new();
                 match agg.process_rows(decoded, &mut errors)? {
