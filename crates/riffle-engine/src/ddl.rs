@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use riffle_api::KsqlEntity;
 use riffle_format::Format;
-use riffle_planner::{plan_select, SourceRef};
+use riffle_planner::{plan_select_with, SourceRef};
 use riffle_sql::{CreateAsSelect, CreateSource, Properties as WithProps, Query, Relation};
 use riffle_types::{Column, ColumnKind, LogicalSchema};
 
@@ -54,42 +54,96 @@ fn property_text(v: &riffle_sql::PropertyValue) -> String {
     }
 }
 
+/// Formats a statement falls back on when its WITH clause names none.
+#[derive(Clone, Copy)]
+enum FormatDefaults<'a> {
+    /// A CREATE STREAM/TABLE: the `ksql.persistence.default.format.*` properties (key: KAFKA).
+    Config {
+        key: Option<&'a str>,
+        value: Option<&'a str>,
+    },
+    /// A CREATE … AS SELECT: the source's formats.
+    Source(&'a Format, &'a Format),
+}
+
+impl<'a> FormatDefaults<'a> {
+    /// The session's (then the server's) default formats.
+    fn config(engine: &'a Engine, session: &'a Session) -> FormatDefaults<'a> {
+        let get = |k: &str| property(engine, session, k);
+        FormatDefaults::Config {
+            key: get("ksql.persistence.default.format.key"),
+            value: get("ksql.persistence.default.format.value"),
+        }
+    }
+}
+
+/// A property from the request (or session), else from the server's configuration.
+fn property<'a>(engine: &'a Engine, session: &'a Session, key: &str) -> Option<&'a str> {
+    session
+        .properties
+        .get(key)
+        .or_else(|| engine.config().properties.get(key))
+        .map(String::as_str)
+}
+
+/// How SELECTs of persistent queries are planned under the session's properties.
+fn select_options(engine: &Engine, session: &Session) -> riffle_planner::SelectOptions {
+    riffle_planner::SelectOptions {
+        drop_missing_keys: property(engine, session, "ksql.new.query.planner.enabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+    }
+}
+
 /// Key and value formats from WITH properties, falling back to `defaults`.
-fn formats(with: &With, defaults: Option<(&Format, &Format)>) -> Result<(Format, Format)> {
+fn formats(with: &With, defaults: FormatDefaults) -> Result<(Format, Format)> {
     let both = with.get("FORMAT");
-    if both.is_some() && (with.get("KEY_FORMAT").is_some() || with.get("VALUE_FORMAT").is_some()) {
-        return Err(EngineError::statement(
-            "Cannot supply both 'KEY_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'.",
-        ));
+    for single in ["KEY_FORMAT", "VALUE_FORMAT"] {
+        if both.is_some() && with.get(single).is_some() {
+            return Err(EngineError::statement(format!(
+                "Cannot supply both '{single}' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'."
+            )));
+        }
     }
     let key = match with.get("KEY_FORMAT").or(both) {
         Some(n) => Format::from_name(n)?,
         None => match defaults {
-            Some((k, _)) => k.clone(),
-            None => Format::from_name("KAFKA")?,
+            FormatDefaults::Source(k, _) => k.clone(),
+            FormatDefaults::Config { key, .. } => Format::from_name(key.unwrap_or("KAFKA"))?,
         },
     };
     let value = match with.get("VALUE_FORMAT").or(both) {
         Some(n) => Format::from_name(n)?,
         None => match defaults {
-            Some((_, v)) => Format { wrap_single_value: None, ..v.clone() },
-            None => return Err(EngineError::statement(
+            FormatDefaults::Source(_, v) => Format { wrap_single_value: None, ..v.clone() },
+            FormatDefaults::Config { value: Some(v), .. } => Format::from_name(v)?,
+            FormatDefaults::Config { value: None, .. } => return Err(EngineError::statement(
                 "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
             )),
         },
     };
     let key = match with.get("KEY_DELIMITER") {
-        Some(d) => key.with_delimiter(d)?,
+        Some(d) => key.with_key_delimiter(d).map_err(prepare_error)?,
         None => key,
     };
     let mut value = match with.get("VALUE_DELIMITER") {
-        Some(d) => value.with_delimiter(d)?,
+        Some(d) => value.with_delimiter(d).map_err(prepare_error)?,
         None => value,
     };
     if let Some(w) = with.get("WRAP_SINGLE_VALUE") {
         value.wrap_single_value = Some(w.eq_ignore_ascii_case("true"));
     }
     Ok((key, value))
+}
+
+/// ksqlDB validates delimiter values while it builds the statement, so their errors carry the
+/// prefix of that phase.
+fn prepare_error(e: riffle_format::FormatError) -> EngineError {
+    match e {
+        riffle_format::FormatError::InvalidDelimiter { .. } => {
+            EngineError::statement(format!("Failed to prepare statement: {e}"))
+        }
+        other => other.into(),
+    }
 }
 
 fn check_columns(schema: &LogicalSchema, key: &Format, value: &Format, with: &With) -> Result<()> {
@@ -128,11 +182,7 @@ fn timestamp_of(with: &With, schema: &LogicalSchema) -> Result<Option<TimestampC
 
 /// Makes sure `topic` exists, creating it with `partitions` (or one partition on the embedded
 /// log, where nobody else creates topics).
-fn ensure_topic(
-    engine: &Engine,
-    topic: &str,
-    partitions: Option<u32>,
-) -> Result<u32> {
+fn ensure_topic(engine: &Engine, topic: &str, partitions: Option<u32>) -> Result<u32> {
     if let Some(t) = engine.log().topic(topic) {
         return Ok(t.partitions);
     }
@@ -215,7 +265,17 @@ pub(crate) fn create_source(
 ) -> Result<KsqlEntity> {
     let kind: SourceType = c.kind.into();
     let with = With::new(&c.properties);
-    if let Some(existing) = engine.catalog().sources.get(&c.name) {
+    let existing = engine.catalog().sources.get(&c.name).cloned();
+    // Source (read-only) streams and tables can never be replaced, nor replace another source.
+    if c.or_replace && (c.is_source || existing.as_ref().is_some_and(|e| e.read_only)) {
+        return Err(EngineError::statement(format!(
+            "Cannot add {} '{}': CREATE OR REPLACE is not supported on source {}s.",
+            kind.lower(),
+            c.name,
+            kind.lower()
+        )));
+    }
+    if let Some(existing) = existing {
         if c.if_not_exists {
             return Ok(current_status(
                 text,
@@ -230,16 +290,8 @@ pub(crate) fn create_source(
                 engine.lock_state()?.commands.next_seq,
             ));
         }
-        if c.is_source && c.or_replace {
-            return Err(EngineError::statement(format!(
-                "Cannot add {} '{}': CREATE OR REPLACE is not supported on source {}s.",
-                kind.lower(),
-                c.name,
-                kind.lower()
-            )));
-        }
         if !c.or_replace {
-            return Err(already_exists(kind, existing, &c.name));
+            return Err(already_exists(kind, &existing, &c.name));
         }
     }
     let topic = with.get("KAFKA_TOPIC").map(str::to_string).ok_or_else(|| {
@@ -248,7 +300,8 @@ pub(crate) fn create_source(
         )
     })?;
     let schema = LogicalSchema::new(resolve_columns(engine, kind, &c.columns)?);
-    let (mut key_format, mut value_format) = formats(&with, None)?;
+    let (mut key_format, mut value_format) =
+        formats(&with, FormatDefaults::config(engine, session))?;
     let statement = crate::schemas::Statement::CreateSource {
         has_key_columns: schema.key_columns().next().is_some(),
         has_value_columns: schema.value_columns().next().is_some(),
@@ -355,10 +408,18 @@ pub(crate) fn create_as_select(
             "Queries over tables are not supported yet",
         ));
     }
-    let plan = plan_select(&engine.inner.planner, &c.query, &source_ref, Some(&c.name))?;
+    let plan = plan_select_with(
+        &engine.inner.planner,
+        &c.query,
+        &source_ref,
+        Some(&c.name),
+        select_options(engine, session),
+    )?;
     let with = With::new(&c.properties);
-    let (mut key_format, mut value_format) =
-        formats(&with, Some((&source.key_format, &source.value_format)))?;
+    let (mut key_format, mut value_format) = formats(
+        &with,
+        FormatDefaults::Source(&source.key_format, &source.value_format),
+    )?;
     if plan.output.key_columns().next().is_none() {
         // ksqlDB writes key-less results with the NONE key format.
         key_format = Format::from_name("NONE")?;
@@ -442,7 +503,13 @@ pub(crate) fn insert_select(
         )));
     }
     let (source, source_ref) = single_source(engine, query)?;
-    let plan = plan_select(&engine.inner.planner, query, &source_ref, Some(target))?;
+    let plan = plan_select_with(
+        &engine.inner.planner,
+        query,
+        &source_ref,
+        Some(target),
+        select_options(engine, session),
+    )?;
     if !same_columns(&plan.output, &sink.schema) {
         return Err(EngineError::statement(format!(
             "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",

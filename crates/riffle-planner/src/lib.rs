@@ -19,7 +19,9 @@ pub use error::PlanError;
 pub use eval::{select_rows, Evaluated, RowError};
 pub use expr::{ExprPlanner, PlannedExpr};
 pub use row::{RowSchema, ROWOFFSET, ROWPARTITION, ROWTIME};
-pub use select::{plan_select, OutputColumn, SelectPlan, SourceRef};
+pub use select::{
+    plan_select, plan_select_with, OutputColumn, SelectOptions, SelectPlan, SourceRef,
+};
 pub use typecheck::Clause;
 
 /// Result alias for this crate.
