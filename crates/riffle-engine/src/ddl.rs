@@ -7,7 +7,7 @@ use riffle_api::KsqlEntity;
 use riffle_format::Format;
 use riffle_planner::{plan_select_with, SourceRef};
 use riffle_sql::{CreateAsSelect, CreateSource, Properties as WithProps, Query, Relation};
-use riffle_types::{Column, ColumnKind, LogicalSchema};
+use riffle_types::{Column, ColumnKind, LogicalSchema, SqlType};
 
 use crate::catalog::{QueryInfo, QueryState, Source, SourceType, TimestampColumn};
 use crate::executor::{current_status, record_command, Session};
@@ -169,14 +169,25 @@ fn timestamp_of(with: &With, schema: &LogicalSchema) -> Result<Option<TimestampC
     } else {
         name.to_ascii_uppercase()
     };
-    if schema.column(&name).is_none() {
+    let Some(column) = schema.column(&name) else {
         return Err(EngineError::statement(format!(
             "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{name}'"
+        )));
+    };
+    let format = with.get("TIMESTAMP_FORMAT").map(str::to_string);
+    let usable = match column.ty {
+        SqlType::Bigint | SqlType::Timestamp => true,
+        SqlType::String => format.is_some(),
+        _ => false,
+    };
+    if !usable {
+        return Err(EngineError::statement(format!(
+            "Timestamp column, `{name}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified."
         )));
     }
     Ok(Some(TimestampColumn {
         column: name,
-        format: with.get("TIMESTAMP_FORMAT").map(str::to_string),
+        format,
     }))
 }
 
@@ -562,6 +573,8 @@ fn start_query(
         source.clone(),
         sink.clone(),
         plan,
+        property(engine, session, "ksql.timestamp.throw.on.invalid")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
     )?);
     query.init_offsets(engine.log().as_ref(), earliest)?;
     {

@@ -35,6 +35,9 @@ pub(crate) struct SourceDecoder {
     row: RowSchema,
     key_cols: Vec<Column>,
     value_cols: Vec<Column>,
+    /// `ksql.timestamp.throw.on.invalid`: an unusable event time fails the batch instead of
+    /// skipping the record.
+    strict_timestamps: bool,
 }
 
 impl SourceDecoder {
@@ -46,7 +49,15 @@ impl SourceDecoder {
             row,
             key_cols,
             value_cols,
+            strict_timestamps: false,
         }
+    }
+
+    /// Fails decoding on records whose event time cannot be extracted (see
+    /// `ksql.timestamp.throw.on.invalid`).
+    pub(crate) fn with_strict_timestamps(mut self, strict: bool) -> Self {
+        self.strict_timestamps = strict;
+        self
     }
 
     pub(crate) fn decode(&self, records: &[ConsumedRecord]) -> Result<DecodedBatch> {
@@ -100,6 +111,14 @@ impl SourceDecoder {
             {
                 let (times, bad) = extract_timestamps(&columns[idx], ts.format.as_deref());
                 for (row, msg) in bad {
+                    if self.strict_timestamps {
+                        let r = &records[row];
+                        return Err(crate::EngineError::statement(format!(
+                            "Fatal user code error in TimestampExtractor callback for record \
+                             from topic '{}' partition {} offset {}: {msg}",
+                            self.source.topic, r.partition, r.offset
+                        )));
+                    }
                     if keep[row] {
                         keep[row] = false;
                         errors.push(msg);

@@ -38,8 +38,10 @@ impl PersistentQuery {
         source: Source,
         sink: Source,
         plan: SelectPlan,
+        strict_timestamps: bool,
     ) -> Result<Self> {
-        let decoder = SourceDecoder::new(source.clone(), plan.input.clone());
+        let decoder = SourceDecoder::new(source.clone(), plan.input.clone())
+            .with_strict_timestamps(strict_timestamps);
         let encoder = SinkEncoder::new(sink.clone(), &plan);
         Ok(PersistentQuery {
             id,
