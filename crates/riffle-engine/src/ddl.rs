@@ -513,7 +513,18 @@ pub(crate) fn insert_select(
             "Cannot insert into read-only stream: {target}"
         )));
     }
+    if sink
+        .schema
+        .columns
+        .iter()
+        .any(|c| matches!(c.kind, ColumnKind::Header(_)))
+    {
+        return Err(EngineError::statement(format!(
+            "Cannot insert into {target} because it has header columns"
+        )));
+    }
     let (source, source_ref) = single_source(engine, query)?;
+    let query = &crate::implicit_cast::cast_literals_to_sink(query, &sink.schema);
     let plan = plan_select_with(
         &engine.inner.planner,
         query,

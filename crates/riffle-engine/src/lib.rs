@@ -15,6 +15,7 @@ mod describe;
 mod engine;
 mod error;
 mod executor;
+mod implicit_cast;
 mod insert;
 mod runtime;
 mod schemas;

@@ -29,6 +29,25 @@ pub(crate) struct DecodedBatch {
     pub errors: Vec<String>,
 }
 
+impl DecodedBatch {
+    /// Removes records whose value is null (tombstones). ksqlDB's stream filters never pass
+    /// them, whatever the predicate, while projections pass them through as null.
+    pub(crate) fn without_null_values(self) -> Result<DecodedBatch> {
+        if !self.value_null.iter().any(|n| *n) {
+            return Ok(self);
+        }
+        let keep = BooleanArray::from(self.value_null.iter().map(|n| !n).collect::<Vec<_>>());
+        let batch = datafusion::arrow::compute::filter_record_batch(&self.batch, &keep)?;
+        let headers = select_vec(&self.headers, Some(&keep));
+        Ok(DecodedBatch {
+            batch,
+            value_null: vec![false; headers.len()],
+            headers,
+            errors: self.errors,
+        })
+    }
+}
+
 /// Decodes records of one source.
 pub(crate) struct SourceDecoder {
     source: Source,

@@ -125,7 +125,10 @@ impl PersistentQuery {
             let next = last.offset + 1;
             consumed += records.len();
             let mut errors = Vec::new();
-            let decoded = self.decoder.decode(&records)?;
+            let mut decoded = self.decoder.decode(&records)?;
+            if self.plan.filter.is_some() {
+                decoded = decoded.without_null_values()?;
+            }
             errors.extend(decoded.errors);
             let mut txn = Transaction::default();
             if decoded.batch.num_rows() > 0 {
