@@ -224,15 +224,20 @@ fn resolve_columns(
             )));
         }
         if d.kind == ColumnKind::Key {
+            // ksqlDB points at the column definition: "Line: 1, Col: 21: ...".
+            let at = d
+                .location
+                .map(|(line, col)| format!("Line: {line}, Col: {col}: "))
+                .unwrap_or_default();
             if kind == SourceType::Stream && d.primary_key {
                 return Err(EngineError::statement(format!(
-                    "Column `{}` is a 'PRIMARY KEY' column: please use 'KEY' for streams.\n{BOTH}",
+                    "{at}Column `{}` is a 'PRIMARY KEY' column: please use 'KEY' for streams.\n{BOTH}",
                     d.name
                 )));
             }
             if kind == SourceType::Table && !d.primary_key {
                 return Err(EngineError::statement(format!(
-                    "Column `{}` is a 'KEY' column: please use 'PRIMARY KEY' for tables.\n{BOTH}",
+                    "{at}Column `{}` is a 'KEY' column: please use 'PRIMARY KEY' for tables.\n{BOTH}",
                     d.name
                 )));
             }
