@@ -18,10 +18,16 @@ pub struct ParseError {
     pub line: u64,
     /// 1-based column (in characters) of the offending token.
     pub column: u64,
+    /// Found while building the statement from its syntax tree rather than while parsing:
+    /// ksqlDB prefixes such errors with "Failed to prepare statement: ".
+    pub while_preparing: bool,
 }
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.while_preparing {
+            f.write_str("Failed to prepare statement: ")?;
+        }
         write!(f, "line {}:{}: {}", self.line, self.column, self.message)
     }
 }
@@ -33,6 +39,7 @@ impl ParseError {
             message: message.into(),
             line,
             column,
+            while_preparing: false,
         }
     }
 
@@ -62,6 +69,11 @@ impl ParseError {
             }
         };
         let (body, loc) = split_location(&raw);
+        if let Some(body) = body.strip_prefix(PREPARE_MARKER) {
+            let mut e = ParseError::at(body, loc, fallback);
+            e.while_preparing = true;
+            return e;
+        }
         ParseError::at(reword(body), loc, fallback)
     }
 }
@@ -108,6 +120,10 @@ pub(crate) fn quote_found(found: &str) -> String {
         format!("'{found}'")
     }
 }
+
+/// Starts the message of a sqlparser error that stands for a statement-building error (see
+/// [`ParseError::while_preparing`]); never shown to users.
+pub(crate) const PREPARE_MARKER: &str = "\u{1}prepare\u{1}";
 
 /// Builds a sqlparser error carrying a location, in the format [`ParseError::from_parser`] reads.
 pub(crate) fn located(message: impl fmt::Display, loc: Location) -> ParserError {
