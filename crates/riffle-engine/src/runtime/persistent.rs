@@ -147,13 +147,21 @@ impl PersistentQuery {
                     .unwrap_or_else(|| Int64Array::from(Vec::<i64>::new()));
                 let value_null = select_vec(&decoded.value_null, sel);
                 let headers = select_vec(&decoded.headers, sel);
-                let out = self.encoder.encode(
-                    &eval.columns,
-                    &rowtime,
-                    &value_null,
-                    &headers,
-                    &mut errors,
-                )?;
+                let out = self
+                    .encoder
+                    .encode(&eval.columns, &rowtime, &value_null, &headers, &mut errors)
+                    .map_err(|e| match e {
+                        // Kafka Streams stops the task on a record it cannot serialize.
+                        EngineError::Format(riffle_format::FormatError::Serialization(m)) => {
+                            EngineError::statement(format!(
+                                "Exception caught in process. query={}, topic={}, \
+                                 partition={p}, offsets={from}..{next}: Unable to serialize \
+                                 record: {m}",
+                                self.id, self.source.topic
+                            ))
+                        }
+                        other => other,
+                    })?;
                 txn.appends = out
                     .into_iter()
                     .map(|record| Append {
