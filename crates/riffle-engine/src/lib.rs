@@ -19,6 +19,7 @@ mod implicit_cast;
 mod insert;
 mod runtime;
 mod schemas;
+mod with_clause;
 
 pub use catalog::{Catalog, QueryInfo, QueryState, Source, SourceType, TimestampColumn};
 pub use config::{EngineConfig, Properties};
