@@ -5,126 +5,17 @@ use std::sync::Arc;
 
 use riffle_api::KsqlEntity;
 use riffle_format::Format;
-use riffle_planner::{plan_select, SourceRef};
+use riffle_planner::{plan_select_with, SourceRef};
 use riffle_sql::{CreateAsSelect, CreateSource, Properties as WithProps, Query, Relation};
 use riffle_types::{Column, ColumnKind, LogicalSchema};
 
-use crate::catalog::{QueryInfo, QueryState, Source, SourceType, TimestampColumn};
+use crate::catalog::{QueryInfo, QueryState, Source, SourceType};
 use crate::executor::{current_status, record_command, Session};
 use crate::runtime::persistent::{PersistentQuery, QueryPlan};
+use crate::with_clause::{
+    check_columns, formats, property, select_options, timestamp_of, FormatDefaults, With,
+};
 use crate::{Engine, EngineError, Result};
-
-/// WITH-clause properties by upper-cased name, values as text.
-pub(crate) struct With(BTreeMap<String, String>);
-
-impl With {
-    pub(crate) fn new(props: &WithProps) -> With {
-        With(
-            props
-                .iter()
-                .map(|(k, v)| (k.to_ascii_uppercase(), property_text(v)))
-                .collect(),
-        )
-    }
-    pub(crate) fn get(&self, k: &str) -> Option<&str> {
-        self.0.get(k).map(|s| s.as_str())
-    }
-    fn partitions(&self) -> Result<Option<u32>> {
-        match self.get("PARTITIONS") {
-            None => Ok(None),
-            Some(p) => p
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .map(Some)
-                .ok_or_else(|| {
-                    EngineError::statement(format!(
-                        "Invalid value {p} for property PARTITIONS: must be a positive integer"
-                    ))
-                }),
-        }
-    }
-}
-
-fn property_text(v: &riffle_sql::PropertyValue) -> String {
-    match v {
-        riffle_sql::PropertyValue::String(s) => s.clone(),
-        riffle_sql::PropertyValue::Number(n) => n.clone(),
-        riffle_sql::PropertyValue::Boolean(b) => b.to_string(),
-    }
-}
-
-/// Key and value formats from WITH properties, falling back to `defaults`.
-fn formats(with: &With, defaults: Option<(&Format, &Format)>) -> Result<(Format, Format)> {
-    let both = with.get("FORMAT");
-    if both.is_some() && (with.get("KEY_FORMAT").is_some() || with.get("VALUE_FORMAT").is_some()) {
-        return Err(EngineError::statement(
-            "Cannot supply both 'KEY_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'.",
-        ));
-    }
-    let key = match with.get("KEY_FORMAT").or(both) {
-        Some(n) => Format::from_name(n)?,
-        None => match defaults {
-            Some((k, _)) => k.clone(),
-            None => Format::from_name("KAFKA")?,
-        },
-    };
-    let value = match with.get("VALUE_FORMAT").or(both) {
-        Some(n) => Format::from_name(n)?,
-        None => match defaults {
-            Some((_, v)) => Format { wrap_single_value: None, ..v.clone() },
-            None => return Err(EngineError::statement(
-                "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
-            )),
-        },
-    };
-    let key = match with.get("KEY_DELIMITER") {
-        Some(d) => key.with_delimiter(d)?,
-        None => key,
-    };
-    let mut value = match with.get("VALUE_DELIMITER") {
-        Some(d) => value.with_delimiter(d)?,
-        None => value,
-    };
-    if let Some(w) = with.get("WRAP_SINGLE_VALUE") {
-        value.wrap_single_value = Some(w.eq_ignore_ascii_case("true"));
-    }
-    Ok((key, value))
-}
-
-fn check_columns(schema: &LogicalSchema, key: &Format, value: &Format, with: &With) -> Result<()> {
-    let keys: Vec<Column> = schema.key_columns().cloned().collect();
-    let values: Vec<Column> = schema.value_columns().cloned().collect();
-    key.validate(&keys, true)?;
-    value.validate(&values, false)?;
-    if with.get("WRAP_SINGLE_VALUE").is_some() && values.len() != 1 {
-        return Err(EngineError::statement(
-            "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas",
-        ));
-    }
-    Ok(())
-}
-
-fn timestamp_of(with: &With, schema: &LogicalSchema) -> Result<Option<TimestampColumn>> {
-    let Some(col) = with.get("TIMESTAMP") else {
-        return Ok(None);
-    };
-    let name = col.trim_matches('`').to_string();
-    let name = if col.starts_with('`') {
-        name
-    } else {
-        name.to_ascii_uppercase()
-    };
-    if schema.column(&name).is_none() {
-        return Err(EngineError::statement(format!(
-            "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{name}'"
-        )));
-    }
-    Ok(Some(TimestampColumn {
-        column: name,
-        format: with.get("TIMESTAMP_FORMAT").map(str::to_string),
-    }))
-}
 
 /// Makes sure `topic` exists, creating it with `partitions` (or one partition on the embedded
 /// log, where nobody else creates topics).
@@ -159,15 +50,20 @@ fn resolve_columns(
             )));
         }
         if d.kind == ColumnKind::Key {
+            // ksqlDB points at the column definition: "Line: 1, Col: 21: ...".
+            let at = d
+                .location
+                .map(|(line, col)| format!("Line: {line}, Col: {col}: "))
+                .unwrap_or_default();
             if kind == SourceType::Stream && d.primary_key {
                 return Err(EngineError::statement(format!(
-                    "Column `{}` is a 'PRIMARY KEY' column: please use 'KEY' for streams.\n{BOTH}",
+                    "{at}Column `{}` is a 'PRIMARY KEY' column: please use 'KEY' for streams.\n{BOTH}",
                     d.name
                 )));
             }
             if kind == SourceType::Table && !d.primary_key {
                 return Err(EngineError::statement(format!(
-                    "Column `{}` is a 'KEY' column: please use 'PRIMARY KEY' for tables.\n{BOTH}",
+                    "{at}Column `{}` is a 'KEY' column: please use 'PRIMARY KEY' for tables.\n{BOTH}",
                     d.name
                 )));
             }
@@ -211,7 +107,17 @@ pub(crate) fn create_source(
 ) -> Result<KsqlEntity> {
     let kind: SourceType = c.kind.into();
     let with = With::new(&c.properties);
-    if let Some(existing) = engine.catalog().sources.get(&c.name) {
+    let existing = engine.catalog().sources.get(&c.name).cloned();
+    // Source (read-only) streams and tables can never be replaced, nor replace another source.
+    if c.or_replace && (c.is_source || existing.as_ref().is_some_and(|e| e.read_only)) {
+        return Err(EngineError::statement(format!(
+            "Cannot add {} '{}': CREATE OR REPLACE is not supported on source {}s.",
+            kind.lower(),
+            c.name,
+            kind.lower()
+        )));
+    }
+    if let Some(existing) = existing {
         if c.if_not_exists {
             return Ok(current_status(
                 text,
@@ -226,16 +132,8 @@ pub(crate) fn create_source(
                 engine.lock_state()?.commands.next_seq,
             ));
         }
-        if c.is_source && c.or_replace {
-            return Err(EngineError::statement(format!(
-                "Cannot add {} '{}': CREATE OR REPLACE is not supported on source {}s.",
-                kind.lower(),
-                c.name,
-                kind.lower()
-            )));
-        }
         if !c.or_replace {
-            return Err(already_exists(kind, existing, &c.name));
+            return Err(already_exists(kind, &existing, &c.name));
         }
     }
     let topic = with.get("KAFKA_TOPIC").map(str::to_string).ok_or_else(|| {
@@ -244,7 +142,8 @@ pub(crate) fn create_source(
         )
     })?;
     let schema = LogicalSchema::new(resolve_columns(engine, kind, &c.columns)?);
-    let (mut key_format, mut value_format) = formats(&with, None)?;
+    let (mut key_format, mut value_format) =
+        formats(&with, FormatDefaults::config(engine, session))?;
     let statement = crate::schemas::Statement::CreateSource {
         has_key_columns: schema.key_columns().next().is_some(),
         has_value_columns: schema.value_columns().next().is_some(),
@@ -391,7 +290,7 @@ pub(crate) fn create_as_select(
         }
         let format_kind = formats(
             &With::new(&c.properties),
-            Some((&source.key_format, &source.value_format)),
+            FormatDefaults::Source(&source.key_format, &source.value_format),
         )?
         .1
         .kind;
@@ -416,12 +315,20 @@ pub(crate) fn create_as_select(
         let window = agg.window.as_ref().map(crate::window::KeyWindow::of);
         (agg.post.clone(), QueryPlan::Aggregate(agg), window)
     } else {
-        let plan = plan_select(&engine.inner.planner, &c.query, &source_ref, Some(&c.name))?;
+        let plan = plan_select_with(
+            &engine.inner.planner,
+            &c.query,
+            &source_ref,
+            Some(&c.name),
+            select_options(engine, session),
+        )?;
         (plan.clone(), QueryPlan::Select(plan), source.window)
     };
     let with = With::new(&c.properties);
-    let (mut key_format, mut value_format) =
-        formats(&with, Some((&source.key_format, &source.value_format)))?;
+    let (mut key_format, mut value_format) = formats(
+        &with,
+        FormatDefaults::Source(&source.key_format, &source.value_format),
+    )?;
     if plan.output.key_columns().next().is_none() {
         // ksqlDB writes key-less results with the NONE key format.
         key_format = Format::from_name("NONE")?;
@@ -509,8 +416,25 @@ pub(crate) fn insert_select(
             "Cannot insert into read-only stream: {target}"
         )));
     }
+    if sink
+        .schema
+        .columns
+        .iter()
+        .any(|c| matches!(c.kind, ColumnKind::Header(_)))
+    {
+        return Err(EngineError::statement(format!(
+            "Cannot insert into {target} because it has header columns"
+        )));
+    }
     let (source, source_ref) = single_source(engine, query)?;
-    let plan = plan_select(&engine.inner.planner, query, &source_ref, Some(target))?;
+    let query = &crate::implicit_cast::cast_literals_to_sink(query, &sink.schema);
+    let plan = plan_select_with(
+        &engine.inner.planner,
+        query,
+        &source_ref,
+        Some(target),
+        select_options(engine, session),
+    )?;
     if !same_columns(&plan.output, &sink.schema) {
         return Err(EngineError::statement(format!(
             "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
@@ -571,6 +495,8 @@ fn start_query(
         source.clone(),
         sink.clone(),
         plan,
+        property(engine, session, "ksql.timestamp.throw.on.invalid")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
     )?);
     query.init_offsets(engine.log().as_ref(), earliest)?;
     {

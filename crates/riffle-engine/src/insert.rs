@@ -26,17 +26,36 @@ pub(crate) fn insert_values(
     values: &[Expr],
     text: &str,
 ) -> Result<KsqlEntity> {
+    if !engine.catalog().sources.contains_key(target) {
+        return Err(unknown_target(engine, target));
+    }
     let source = writable(engine, target)?;
+    // Without a column list every column is meant, header columns included.
     let names: Vec<String> = match columns {
         Some(c) => c.to_vec(),
         None => source
             .schema
             .columns
             .iter()
-            .filter(|c| !matches!(c.kind, ColumnKind::Header(_)))
             .map(|c| c.name.clone())
             .collect(),
     };
+    let headers: Vec<&str> = names
+        .iter()
+        .filter(|n| {
+            source
+                .schema
+                .column(n)
+                .is_some_and(|c| matches!(c.kind, ColumnKind::Header(_)))
+        })
+        .map(String::as_str)
+        .collect();
+    if !headers.is_empty() {
+        return Err(EngineError::statement(format!(
+            "Cannot insert into HEADER columns: {}",
+            headers.join(", ")
+        )));
+    }
     if names.len() != values.len() {
         return Err(EngineError::statement(format!(
             "Failed to prepare statement: Expected a value for each column. Expected Columns: [{}]. Got [{}]",
@@ -114,6 +133,20 @@ pub(crate) fn insert_json(engine: &Engine, target: &str, row: &serde_json::Value
         }
     }
     produce_row(engine, &source, arrays)
+}
+
+/// ksqlDB's error for INSERT VALUES into a missing source, with a hint when only the quoting of
+/// the name is wrong (`"orders"` while `ORDERS` exists).
+fn unknown_target(engine: &Engine, target: &str) -> EngineError {
+    let upper = target.to_uppercase();
+    let hint = if upper != target && engine.catalog().sources.contains_key(&upper) {
+        format!("\nDid you mean {upper}? Hint: try removing double quotes from the source name.")
+    } else {
+        String::new()
+    };
+    EngineError::NotFound(format!(
+        "Cannot insert values into an unknown stream/table: `{target}`{hint}"
+    ))
 }
 
 fn writable(engine: &Engine, target: &str) -> Result<Source> {

@@ -15,10 +15,12 @@ mod describe;
 mod engine;
 mod error;
 mod executor;
+mod implicit_cast;
 mod insert;
 mod runtime;
 mod schemas;
 pub mod window;
+mod with_clause;
 
 pub use catalog::{Catalog, QueryInfo, QueryState, Source, SourceType, TimestampColumn};
 pub use config::{EngineConfig, Properties};

@@ -6,7 +6,7 @@
 use riffle_format::{key_schema_full_name, subject_name, Format, FormatKind, RegistryBinding};
 use riffle_types::{Column, ColumnKind, LogicalSchema};
 
-use crate::ddl::With;
+use crate::with_clause::With;
 use crate::{Engine, EngineError, Result};
 
 /// Which statement the formats belong to.

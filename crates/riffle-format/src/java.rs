@@ -15,10 +15,19 @@ pub(crate) fn double_to_string(d: f64) -> String {
     if d == 0.0 {
         return if d.is_sign_negative() { "-0.0" } else { "0.0" }.to_string();
     }
-    let sci = format!("{:e}", d.abs());
+    let mut sci = format!("{:e}", d.abs());
+    if !sci.contains('.') {
+        // Java prints at least two significant digits, correctly rounded from the exact value:
+        // 4.9E-324 where the shortest round-tripping form is 5E-324.
+        sci = format!("{:.1e}", d.abs());
+    }
     let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let digits = match digits.trim_end_matches('0') {
+        "" => "0".to_string(),
+        t => t.to_string(),
+    };
     let mut out = String::with_capacity(digits.len() + 8);
     if d < 0.0 {
         out.push('-');
@@ -441,6 +450,10 @@ mod tests {
         assert_eq!(double_to_string(0.001), "0.001");
         assert_eq!(double_to_string(0.0001), "1.0E-4");
         assert_eq!(double_to_string(-1.5e-10), "-1.5E-10");
+        assert_eq!(double_to_string(f64::from_bits(1)), "4.9E-324");
+        assert_eq!(double_to_string(-f64::from_bits(4)), "-2.0E-323");
+        assert_eq!(double_to_string(100.0), "100.0");
+        assert_eq!(double_to_string(1e10), "1.0E10");
         assert_eq!(double_to_string(-0.0), "-0.0");
         assert_eq!(double_to_string(f64::NAN), "NaN");
         assert_eq!(double_to_string(f64::NEG_INFINITY), "-Infinity");

@@ -65,12 +65,17 @@ pub fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
         Ok(())
     } else {
         plan_err!(
-            "Cast of {} to {} is not supported",
+            "{UNSUPPORTED_CAST_PREFIX}{} to {} is not supported",
             type_name(from),
             type_name(to)
         )
     }
 }
+
+/// How [`check_cast`]'s message starts. ksqlDB finds unsupported casts while generating code for
+/// an expression, a later phase than type checking, and callers prefix such errors with the
+/// clause ("Invalid Select: ").
+pub const UNSUPPORTED_CAST_PREFIX: &str = "Cast of ";
 
 fn supported(from: &DataType, to: &DataType) -> bool {
     let (f, t) = (canonical(from), canonical(to));

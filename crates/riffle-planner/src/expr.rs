@@ -93,6 +93,7 @@ impl ExprPlanner {
     /// Plans `expr` without ksqlDB's semantic checks.
     pub(crate) fn plan_unchecked(&self, expr: &SqlExpr, schema: &DFSchema) -> Result<PlannedExpr> {
         let mut e = expr.clone();
+        qualify_at_names(&mut e, schema);
         rewrite(&mut e)?;
         let logical = self
             .state
@@ -122,6 +123,28 @@ impl ExprPlanner {
             ty,
         })
     }
+}
+
+/// DataFusion reads a bare identifier starting with `@` as a session variable; ksqlDB allows
+/// such column names (`` `@TIMESTAMP` ``), so references to them get the schema's qualifier.
+fn qualify_at_names(e: &mut SqlExpr, schema: &DFSchema) {
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(e, |x| {
+        if let SqlExpr::Identifier(id) = x {
+            if id.value.starts_with('@') {
+                let qualifier = schema
+                    .iter()
+                    .find(|(_, f)| f.name() == &id.value)
+                    .and_then(|(q, _)| q.map(|q| q.table().to_string()));
+                if let Some(q) = qualifier {
+                    *x = SqlExpr::CompoundIdentifier(vec![
+                        datafusion::sql::sqlparser::ast::Ident::new(q),
+                        id.clone(),
+                    ]);
+                }
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
 }
 
 /// ksqlDB types an integer literal that fits 32 bits as INT; DataFusion makes every one BIGINT.

@@ -23,7 +23,9 @@ pub use error::PlanError;
 pub use eval::{eval_rows as evaluate_rows, select_rows, Evaluated, RowError};
 pub use expr::{ExprPlanner, PlannedExpr};
 pub use row::{RowSchema, ROWOFFSET, ROWPARTITION, ROWTIME};
-pub use select::{plan_select, OutputColumn, SelectPlan, SourceRef};
+pub use select::{
+    plan_select, plan_select_with, OutputColumn, SelectOptions, SelectPlan, SourceRef,
+};
 pub use typecheck::Clause;
 
 /// Result alias for this crate.

@@ -39,7 +39,11 @@ impl RowSchema {
         fields.push(Field::new(ROWPARTITION, DataType::Int32, true));
         fields.push(Field::new(ROWOFFSET, DataType::Int64, true));
         let arrow: SchemaRef = Arc::new(Schema::new(fields));
-        let df = Arc::new(DFSchema::try_from_qualified_schema(qualifier, &arrow)?);
+        // `bare` keeps the qualifier as written; parsing it would lower-case it.
+        let df = Arc::new(DFSchema::try_from_qualified_schema(
+            datafusion::common::TableReference::bare(qualifier),
+            &arrow,
+        )?);
         Ok(RowSchema {
             source: source.clone(),
             arrow,

@@ -49,6 +49,14 @@ pub struct SelectPlan {
     pub limit: Option<u64>,
 }
 
+/// Settings that change how a SELECT is planned.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SelectOptions {
+    /// `ksql.new.query.planner.enabled`: a projection that omits the source's key columns makes
+    /// a key-less sink instead of an error.
+    pub drop_missing_keys: bool,
+}
+
 /// Plans `query` over `source`. `sink` is the name of the persistent query's sink (None for push
 /// queries, whose columns are all plain output columns).
 pub fn plan_select(
@@ -56,6 +64,17 @@ pub fn plan_select(
     query: &Query,
     source: &SourceRef,
     sink: Option<&str>,
+) -> Result<SelectPlan> {
+    plan_select_with(planner, query, source, sink, SelectOptions::default())
+}
+
+/// [`plan_select`] with explicit [`SelectOptions`].
+pub fn plan_select_with(
+    planner: &ExprPlanner,
+    query: &Query,
+    source: &SourceRef,
+    sink: Option<&str>,
+    options: SelectOptions,
 ) -> Result<SelectPlan> {
     if !query.group_by.is_empty() || query.window.is_some() || query.having.is_some() {
         return Err(PlanError::Unsupported(
@@ -125,23 +144,29 @@ pub fn plan_select(
             }
             SelectItem::Expr { expr, alias } => match alias {
                 Some(a) => items.push((a.clone(), expr.clone(), false)),
-                None => match implicit_name(expr) {
+                None => match column_name(expr) {
                     Some(n) => items.push((n, expr.clone(), false)),
                     None => items.push((String::new(), expr.clone(), true)),
                 },
             },
         }
     }
-    let mut next_generated = 0usize;
-    for (name, _, generated) in items.iter_mut() {
+    // Unaliased expressions are named in select order, avoiding the source's column names.
+    let mut aliases = AliasGenerator::new(&source.schema);
+    for (name, expr, generated) in items.iter_mut() {
         if *generated {
-            *name = format!("KSQL_COL_{next_generated}");
-            next_generated += 1;
+            *name = aliases.alias_for(expr);
         }
     }
 
     let mut columns = Vec::with_capacity(items.len());
     for (name, expr, _) in &items {
+        if sink.is_some() && is_reserved(name) && implicit_name(expr).as_deref() != Some(name) {
+            // An alias (`x AS ROWTIME`) rather than the system column itself.
+            return Err(PlanError::Invalid(format!(
+                "`{name}` is a reserved column name. You cannot use it as an alias for a column."
+            )));
+        }
         if sink.is_some() && is_reserved(name) {
             return Err(PlanError::Invalid(format!(
                 "Reserved column name in select: `{name}`. Please remove or alias the column."
@@ -152,7 +177,9 @@ pub fn plan_select(
                 "Duplicate value columns found in schema: `{name}`"
             )));
         }
-        let p = planner.plan_clause(expr, &input, Clause::Select)?;
+        let p = planner
+            .plan_clause(expr, &input, Clause::Select)
+            .map_err(codegen_error)?;
         columns.push(OutputColumn {
             name: name.clone(),
             ty: p.ty,
@@ -165,7 +192,8 @@ pub fn plan_select(
     if let Some(sink) = sink {
         let implicit = KeyContext {
             has_wildcard,
-            next_generated,
+            aliases,
+            drop_missing_keys: options.drop_missing_keys,
         };
         repartitioned = assign_keys(
             planner,
@@ -204,10 +232,26 @@ pub fn plan_select(
     })
 }
 
+/// ksqlDB reports errors it finds while generating a select expression's code (unsupported
+/// casts) as "Invalid Select: …"; errors of earlier phases keep their own wording.
+fn codegen_error(e: PlanError) -> PlanError {
+    match e {
+        PlanError::DataFusion(m)
+            if m.starts_with(riffle_functions::cast::UNSUPPORTED_CAST_PREFIX)
+                && m.ends_with("is not supported") =>
+        {
+            PlanError::Invalid(format!("Invalid Select: {m}"))
+        }
+        other => other,
+    }
+}
+
 /// What `assign_keys` needs to add keys the projection leaves out.
 struct KeyContext {
     has_wildcard: bool,
-    next_generated: usize,
+    aliases: AliasGenerator,
+    /// Leave source key columns the projection omits out of the sink's key instead of failing.
+    drop_missing_keys: bool,
 }
 
 /// Decides which output columns are the sink's key: the source's key columns when the key is kept,
@@ -252,11 +296,7 @@ fn assign_keys(
         match found.as_slice() {
             [i] => columns[*i].kind = ColumnKind::Key,
             [] if repartitioned && ctx.has_wildcard => {
-                let name = implicit_name(key).unwrap_or_else(|| {
-                    let n = format!("KSQL_COL_{}", ctx.next_generated);
-                    ctx.next_generated += 1;
-                    n
-                });
+                let name = implicit_name(key).unwrap_or_else(|| ctx.aliases.alias_for(key));
                 let p = planner.plan_clause(key, input, Clause::PartitionBy)?;
                 added.push(OutputColumn {
                     name,
@@ -281,16 +321,24 @@ fn assign_keys(
         columns.retain(|c| c.name != a.name);
         columns.insert(0, a);
     }
+    if !missing.is_empty() && !repartitioned && ctx.drop_missing_keys {
+        // ksqlDB's new query planner makes the sink key-less rather than rejecting the query.
+        for c in columns.iter_mut() {
+            c.kind = ColumnKind::Value;
+        }
+        return Ok(false);
+    }
     if !missing.is_empty() {
         let texts: Vec<String> = if repartitioned {
             missing.iter().map(|e| qualify(e, input)).collect()
         } else {
-            missing.iter().map(|e| e.to_string()).collect()
+            // The message lists every key column, not only the missing ones.
+            key_exprs.iter().map(|e| e.to_string()).collect()
         };
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let what = if repartitioned {
             "partitioning expression"
-        } else if missing.len() == 1 {
+        } else if texts.len() == 1 {
             "key column"
         } else {
             "key columns"
@@ -368,7 +416,76 @@ pub(crate) fn column_expr(name: &str) -> SqlExpr {
     SqlExpr::Identifier(Ident::new(name))
 }
 
-/// The name ksqlDB gives an unaliased select expression, if it is not a generated `KSQL_COL_n`.
+/// The name of an unaliased select expression that is a column reference; others are named by
+/// [`AliasGenerator`].
+fn column_name(e: &SqlExpr) -> Option<String> {
+    match e {
+        SqlExpr::Identifier(id) => Some(id.value.clone()),
+        SqlExpr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
+        SqlExpr::Nested(inner) => column_name(inner),
+        _ => None,
+    }
+}
+
+/// The field name of a struct dereference `a->b` (`b`), possibly parenthesised.
+fn dereferenced_field(e: &SqlExpr) -> Option<String> {
+    match e {
+        SqlExpr::BinaryOp {
+            op: datafusion::sql::sqlparser::ast::BinaryOperator::Arrow,
+            right,
+            ..
+        } => match right.as_ref() {
+            SqlExpr::Identifier(id) => Some(id.value.clone()),
+            _ => None,
+        },
+        SqlExpr::Nested(inner) => dereferenced_field(inner),
+        _ => None,
+    }
+}
+
+/// ksqlDB's `ColumnAliasGenerator`: a struct dereference is named after its field, other
+/// expressions `KSQL_COL_n`; either gets a suffix or the next number when the name is taken by
+/// a source column or an earlier generated name.
+struct AliasGenerator {
+    used: std::collections::HashSet<String>,
+    next_generated: usize,
+    next_suffix: std::collections::HashMap<String, usize>,
+}
+
+impl AliasGenerator {
+    fn new(schema: &LogicalSchema) -> AliasGenerator {
+        AliasGenerator {
+            used: schema.columns.iter().map(|c| c.name.clone()).collect(),
+            next_generated: 0,
+            next_suffix: Default::default(),
+        }
+    }
+
+    fn alias_for(&mut self, e: &SqlExpr) -> String {
+        let name = match dereferenced_field(e) {
+            Some(field) if !self.used.contains(&field) => field,
+            Some(field) => loop {
+                let n = self.next_suffix.entry(field.clone()).or_insert(1);
+                let candidate = format!("{field}_{n}");
+                *n += 1;
+                if !self.used.contains(&candidate) {
+                    break candidate;
+                }
+            },
+            None => loop {
+                let candidate = format!("KSQL_COL_{}", self.next_generated);
+                self.next_generated += 1;
+                if !self.used.contains(&candidate) {
+                    break candidate;
+                }
+            },
+        };
+        self.used.insert(name.clone());
+        name
+    }
+}
+
+/// The name ksqlDB gives an unaliased key expression, if it is not a generated name.
 pub(crate) fn implicit_name(e: &SqlExpr) -> Option<String> {
     match e {
         SqlExpr::Identifier(id) => Some(id.value.clone()),

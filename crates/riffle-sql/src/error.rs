@@ -18,11 +18,41 @@ pub struct ParseError {
     pub line: u64,
     /// 1-based column (in characters) of the offending token.
     pub column: u64,
+    /// What kind of error it is, which decides how it is displayed.
+    pub kind: ParseErrorKind,
+}
+
+/// The kinds of [`ParseError`]; ksqlDB words each differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParseErrorKind {
+    /// The text does not follow the grammar: `line L:C: Syntax Error\n<what was expected>`.
+    Syntax,
+    /// Parsed, but not accepted (an unsupported statement, a type too deeply nested, ...):
+    /// `line L:C: <message>`.
+    #[default]
+    Other,
+    /// Found while building the statement from its syntax tree (an integer literal beyond
+    /// BIGINT): `Failed to prepare statement: line L:C: <message>`.
+    Prepare,
 }
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}:{}: {}", self.line, self.column, self.message)
+        match self.kind {
+            ParseErrorKind::Syntax => write!(
+                f,
+                "line {}:{}: Syntax Error\n{}",
+                self.line, self.column, self.message
+            ),
+            ParseErrorKind::Other => {
+                write!(f, "line {}:{}: {}", self.line, self.column, self.message)
+            }
+            ParseErrorKind::Prepare => write!(
+                f,
+                "Failed to prepare statement: line {}:{}: {}",
+                self.line, self.column, self.message
+            ),
+        }
     }
 }
 
@@ -33,6 +63,7 @@ impl ParseError {
             message: message.into(),
             line,
             column,
+            kind: ParseErrorKind::Other,
         }
     }
 
@@ -45,7 +76,9 @@ impl ParseError {
     /// Converts a tokenizer error.
     pub(crate) fn from_tokenizer(e: TokenizerError) -> Self {
         let msg = format!("token recognition error: {}", e.message.to_lowercase());
-        ParseError::at(msg, e.location, Location::new(1, 1))
+        let mut err = ParseError::at(msg, e.location, Location::new(1, 1));
+        err.kind = ParseErrorKind::Syntax;
+        err
     }
 
     /// Converts a sqlparser error (whose message carries ` at Line: L, Column: C`) into
@@ -62,7 +95,17 @@ impl ParseError {
             }
         };
         let (body, loc) = split_location(&raw);
-        ParseError::at(reword(body), loc, fallback)
+        if let Some(body) = body.strip_prefix(PREPARE_MARKER) {
+            let mut e = ParseError::at(body, loc, fallback);
+            e.kind = ParseErrorKind::Prepare;
+            return e;
+        }
+        let (text, syntax) = reword(body);
+        let mut e = ParseError::at(text, loc, fallback);
+        if syntax {
+            e.kind = ParseErrorKind::Syntax;
+        }
+        e
     }
 }
 
@@ -79,8 +122,8 @@ fn split_location(raw: &str) -> (&str, Location) {
 }
 
 /// Rewrites sqlparser's `Expected: X, found: Y` into ANTLR's `mismatched input 'Y' expecting X`,
-/// which is what ksqlDB prints.
-fn reword(body: &str) -> String {
+/// which is what ksqlDB prints. The flag tells whether the message is a syntax error.
+fn reword(body: &str) -> (String, bool) {
     if let Some(rest) = body.strip_prefix("Expected: ") {
         if let Some((expected, found)) = rest.rsplit_once(", found: ") {
             let expected = if !expected.is_empty()
@@ -91,13 +134,16 @@ fn reword(body: &str) -> String {
             } else {
                 expected.to_string()
             };
-            return format!(
-                "mismatched input {} expecting {expected}",
-                quote_found(found)
+            return (
+                format!(
+                    "mismatched input {} expecting {expected}",
+                    quote_found(found)
+                ),
+                true,
             );
         }
     }
-    body.to_string()
+    (body.to_string(), body.starts_with("mismatched input"))
 }
 
 /// Quotes the text of an offending token as ANTLR does; end of input is `'<EOF>'`.
@@ -108,6 +154,10 @@ pub(crate) fn quote_found(found: &str) -> String {
         format!("'{found}'")
     }
 }
+
+/// Starts the message of a sqlparser error that stands for a statement-building error (see
+/// [`ParseError::while_preparing`]); never shown to users.
+pub(crate) const PREPARE_MARKER: &str = "\u{1}prepare\u{1}";
 
 /// Builds a sqlparser error carrying a location, in the format [`ParseError::from_parser`] reads.
 pub(crate) fn located(message: impl fmt::Display, loc: Location) -> ParserError {
@@ -126,7 +176,7 @@ mod tests {
         let pe = ParseError::from_parser(e, Location::new(1, 1));
         assert_eq!(
             pe.to_string(),
-            "line 1:8: mismatched input 'FOO' expecting an expression"
+            "line 1:8: Syntax Error\nmismatched input 'FOO' expecting an expression"
         );
         assert_eq!((pe.line, pe.column), (1, 8));
     }
@@ -137,7 +187,7 @@ mod tests {
         let pe = ParseError::from_parser(e, Location::new(2, 5));
         assert_eq!(
             pe.to_string(),
-            "line 2:5: mismatched input '<EOF>' expecting ')'"
+            "line 2:5: Syntax Error\nmismatched input '<EOF>' expecting ')'"
         );
         let pe = ParseError::from_parser(ParserError::RecursionLimitExceeded, Location::new(1, 1));
         assert_eq!(pe.line, 1);

@@ -34,7 +34,7 @@ use riffle_types::{LogicalSchema, SqlType};
 use sqlparser::ast::Expr;
 
 pub use dialect::KsqlDialect;
-pub use error::ParseError;
+pub use error::{ParseError, ParseErrorKind};
 pub use statement::{
     ColumnDef, CreateAsSelect, CreateSource, Emit, ExplainTarget, JoinKind, ParsedStatement,
     Properties, PropertyValue, Query, Relation, SelectItem, SourceKind, Statement, TerminateTarget,

@@ -9,7 +9,7 @@ use sqlparser::ast::{
 };
 use sqlparser::parser::ParserError;
 
-use crate::error::located;
+use crate::error::{located, PREPARE_MARKER};
 use crate::parser::helpers::ident_name;
 
 /// Deepest expression nesting accepted. Deeper trees are rejected so that the engine can
@@ -107,6 +107,20 @@ fn rewrite_node(e: &mut Expr) -> Result<(), ParserError> {
             ));
         }
         Expr::JsonAccess { .. } => json_access_to_subscripts(e),
+        Expr::Value(v) => {
+            if let sqlparser::ast::Value::Number(text, _) = &v.value {
+                // ksqlDB's AST builder rejects integer literals beyond BIGINT; it reports the
+                // 1-based column one further right than the literal starts.
+                if text.bytes().all(|b| b.is_ascii_digit()) && text.parse::<i64>().is_err() {
+                    let mut at = v.span.start;
+                    at.column += 1;
+                    return Err(located(
+                        format!("{PREPARE_MARKER}Invalid numeric literal: {text}"),
+                        at,
+                    ));
+                }
+            }
+        }
         _ => {}
     }
     Ok(())

@@ -228,6 +228,8 @@ pub struct ColumnDef {
     /// True when the key was declared with `PRIMARY KEY` (ksqlDB requires it on tables and
     /// rejects it on streams; the parser accepts both and leaves the check to the engine).
     pub primary_key: bool,
+    /// Where the definition starts in the request text: 1-based line and column.
+    pub location: Option<(u64, u64)>,
 }
 
 impl ColumnDef {

@@ -240,6 +240,10 @@ impl TypeParser {
         }
         let tok = p.peek_token();
         let (value, quote) = match &tok.token {
+            // NULL is a reserved word, never a type name.
+            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("NULL") => {
+                return p.fail("a data type")
+            }
             Token::Word(w) => (w.value.clone(), w.quote_style),
             _ => return p.fail("a data type"),
         };

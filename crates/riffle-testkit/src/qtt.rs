@@ -35,8 +35,14 @@ fn run_inner(case: &TestCase) -> Result<(), Verdict> {
     let engine = open_engine(case, &props)?;
     let variables = HashMap::new();
     let expected = case.expected_exception.as_ref();
+    // ksqlDB's test executor runs the statements as one script, one statement per line, so
+    // parse positions count lines from the first statement: each statement is preceded by as
+    // many line breaks as the script has before it.
+    let mut lines_before = 0;
     for (i, stmt) in case.statements.iter().enumerate() {
-        if let Err(failure) = engine.execute(stmt, &props, &variables) {
+        let script_text = format!("{}{stmt}", "\n".repeat(lines_before));
+        lines_before += stmt.matches('\n').count() + 1;
+        if let Err(failure) = engine.execute(&script_text, &props, &variables) {
             let message = failure.to_string();
             return match expected {
                 Some(ee) => expect_error(ee, &message),

@@ -31,12 +31,40 @@ pub(crate) struct DecodedBatch {
     pub windows: Vec<(i64, i64)>,
 }
 
+impl DecodedBatch {
+    /// Removes records whose value is null (tombstones). ksqlDB's stream filters never pass
+    /// them, whatever the predicate, while projections pass them through as null.
+    pub(crate) fn without_null_values(self) -> Result<DecodedBatch> {
+        if !self.value_null.iter().any(|n| *n) {
+            return Ok(self);
+        }
+        let keep = BooleanArray::from(self.value_null.iter().map(|n| !n).collect::<Vec<_>>());
+        let batch = datafusion::arrow::compute::filter_record_batch(&self.batch, &keep)?;
+        let headers = select_vec(&self.headers, Some(&keep));
+        let windows = if self.windows.is_empty() {
+            Vec::new()
+        } else {
+            select_vec(&self.windows, Some(&keep))
+        };
+        Ok(DecodedBatch {
+            batch,
+            value_null: vec![false; headers.len()],
+            headers,
+            errors: self.errors,
+            windows,
+        })
+    }
+}
+
 /// Decodes records of one source.
 pub(crate) struct SourceDecoder {
     source: Source,
     row: RowSchema,
     key_cols: Vec<Column>,
     value_cols: Vec<Column>,
+    /// `ksql.timestamp.throw.on.invalid`: an unusable event time fails the batch instead of
+    /// skipping the record.
+    strict_timestamps: bool,
 }
 
 impl SourceDecoder {
@@ -48,7 +76,15 @@ impl SourceDecoder {
             row,
             key_cols,
             value_cols,
+            strict_timestamps: false,
         }
+    }
+
+    /// Fails decoding on records whose event time cannot be extracted (see
+    /// `ksql.timestamp.throw.on.invalid`).
+    pub(crate) fn with_strict_timestamps(mut self, strict: bool) -> Self {
+        self.strict_timestamps = strict;
+        self
     }
 
     pub(crate) fn decode(&self, records: &[ConsumedRecord]) -> Result<DecodedBatch> {
@@ -136,6 +172,14 @@ impl SourceDecoder {
             {
                 let (times, bad) = extract_timestamps(&columns[idx], ts.format.as_deref());
                 for (row, msg) in bad {
+                    if self.strict_timestamps {
+                        let r = &records[row];
+                        return Err(crate::EngineError::statement(format!(
+                            "Fatal user code error in TimestampExtractor callback for record \
+                             from topic '{}' partition {} offset {}: {msg}",
+                            self.source.topic, r.partition, r.offset
+                        )));
+                    }
                     if keep[row] {
                         keep[row] = false;
                         errors.push(msg);

@@ -68,8 +68,14 @@ impl SinkEncoder {
                     .timestamp
                     .as_ref()
                     .and_then(|t| t.format.as_deref());
-                let (t, bad) = extract_timestamps(&columns[i], fmt);
-                errors.extend(bad.into_iter().map(|(_, m)| m));
+                let (mut t, bad) = extract_timestamps(&columns[i], fmt);
+                // Rows without a valid (non-negative) event time are dropped, as on input.
+                for (row, m) in bad {
+                    if let Some(slot) = t.get_mut(row) {
+                        *slot = None;
+                    }
+                    errors.push(m);
+                }
                 t
             }
             None => (0..n)

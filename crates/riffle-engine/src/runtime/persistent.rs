@@ -58,10 +58,12 @@ impl PersistentQuery {
         source: Source,
         sink: Source,
         plan: QueryPlan,
+        strict_timestamps: bool,
     ) -> Result<Self> {
         let (decoder, operator) = match plan {
             QueryPlan::Select(plan) => (
-                SourceDecoder::new(source.clone(), plan.input.clone()),
+                SourceDecoder::new(source.clone(), plan.input.clone())
+                    .with_strict_timestamps(strict_timestamps),
                 Operator::Select {
                     encoder: SinkEncoder::new(sink.clone(), &plan),
                     table: source.source_type == SourceType::Table,
@@ -69,7 +71,8 @@ impl PersistentQuery {
                 },
             ),
             QueryPlan::Aggregate(plan) => (
-                SourceDecoder::new(source.clone(), plan.input.clone()),
+                SourceDecoder::new(source.clone(), plan.input.clone())
+                    .with_strict_timestamps(strict_timestamps),
                 Operator::Aggregate(Aggregator::new(plan, &source, Some(&sink))),
             ),
         };
@@ -205,10 +208,29 @@ impl PersistentQuery {
             let next = last.offset + 1;
             consumed += records.len();
             let mut errors = Vec::new();
-            let decoded = self.decoder.decode(&records)?;
+            let mut decoded = self.decoder.decode(&records)?;
+            if let Operator::Select {
+                plan, table: false, ..
+            } = &self.operator
+            {
+                if plan.filter.is_some() {
+                    decoded = decoded.without_null_values()?;
+                }
+            }
             errors.extend(decoded.errors.iter().cloned());
             let mut txn = Transaction::default();
-            let out = self.process(&decoded, &mut errors)?;
+            let out = self.process(&decoded, &mut errors).map_err(|e| match e {
+                // Kafka Streams stops the task on a record it cannot serialize.
+                EngineError::Format(riffle_format::FormatError::Serialization(m)) => {
+                    EngineError::statement(format!(
+                        "Exception caught in process. query={}, topic={}, \
+                         partition={p}, offsets={from}..{next}: Unable to serialize \
+                         record: {m}",
+                        self.id, self.source.topic
+                    ))
+                }
+                other => other,
+            })?;
             txn.appends = out
                 .into_iter()
                 .map(|record| Append {

@@ -184,7 +184,14 @@ pub(crate) fn start(
                     let Some(last) = records.last() else { continue };
                     *pos = last.offset + 1;
                     progressed = true;
-                    let decoded = match decoder.decode(&records) {
+                    let decoded = match decoder.decode(&records).and_then(|d| {
+                        // As in persistent queries, a WHERE clause never passes null values.
+                        if plan.filter.is_some() {
+                            d.without_null_values()
+                        } else {
+                            Ok(d)
+                        }
+                    }) {
                         Ok(d) => d,
                         Err(e) => {
                             let _ = tx.blocking_send(PushMessage::Error(e.to_string()));

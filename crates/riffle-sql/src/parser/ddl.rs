@@ -94,6 +94,8 @@ pub(crate) fn parse_column_list(p: &mut Parser) -> Result<Vec<ColumnDef>, Parser
 }
 
 fn parse_column_def(p: &mut Parser) -> Result<ColumnDef, ParserError> {
+    let start = p.peek_token_ref().span.start;
+    let location = (start.line > 0).then_some((start.line, start.column));
     let name = p.parse_name("a column name")?;
     let ty = parse_type(p)?;
     let mut primary_key = false;
@@ -117,6 +119,7 @@ fn parse_column_def(p: &mut Parser) -> Result<ColumnDef, ParserError> {
         ty,
         kind,
         primary_key,
+        location,
     })
 }
 

@@ -328,7 +328,7 @@ fn expression_errors() {
     let e = parse_expression("a +").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "line 1:4: mismatched input '<EOF>' expecting an expression"
+        "line 1:4: Syntax Error\nmismatched input '<EOF>' expecting an expression"
     );
     let e = parse_expression("a b").unwrap_err();
     assert!(e.to_string().starts_with("line 1:3: "), "{e}");

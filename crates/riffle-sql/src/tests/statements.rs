@@ -444,13 +444,22 @@ fn error_messages_have_locations() {
     let e = err("CREATE STREAM s (a FOO<INT>);");
     assert!(e.starts_with("line 1:23: "), "{e}");
     let e = err("SELECT * FROM;");
-    assert_eq!(e, "line 1:14: mismatched input ';' expecting a source name");
+    assert_eq!(
+        e,
+        "line 1:14: Syntax Error\nmismatched input ';' expecting a source name"
+    );
     let e = err("SELECT * FROM s\nWHERE;");
-    assert_eq!(e, "line 2:6: mismatched input ';' expecting an expression");
+    assert_eq!(
+        e,
+        "line 2:6: Syntax Error\nmismatched input ';' expecting an expression"
+    );
     let e = err("CREATE STREAM s (a INT) WITH (kafka_topic='t'");
     assert!(e.contains("'<EOF>'"), "{e}");
     let e = err("SELECT * FROM s;\nFOO BAR;");
-    assert_eq!(e, "line 2:1: mismatched input 'FOO' expecting a statement");
+    assert_eq!(
+        e,
+        "line 2:1: Syntax Error\nmismatched input 'FOO' expecting a statement"
+    );
     let e = err("SELECT * FROM s WHERE a = 'unterminated;");
     assert!(e.starts_with("line 1:27: "), "{e}");
     let e = err("SELECT * FROM s WHERE a > 1 WHERE b;");
