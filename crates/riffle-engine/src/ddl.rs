@@ -128,11 +128,7 @@ fn timestamp_of(with: &With, schema: &LogicalSchema) -> Result<Option<TimestampC
 
 /// Makes sure `topic` exists, creating it with `partitions` (or one partition on the embedded
 /// log, where nobody else creates topics).
-fn ensure_topic(
-    engine: &Engine,
-    topic: &str,
-    partitions: Option<u32>,
-) -> Result<u32> {
+fn ensure_topic(engine: &Engine, topic: &str, partitions: Option<u32>) -> Result<u32> {
     if let Some(t) = engine.log().topic(topic) {
         return Ok(t.partitions);
     }
