@@ -87,22 +87,40 @@ impl Shell {
         self.run_text(&text, out, err)
     }
 
-    /// Runs statements from text; stops at the first failing statement. A statement without
-    /// its final `;` at the end of the text still runs.
+    /// Runs statements from text; stops at the first failing statement. As at the prompt,
+    /// shell commands such as `OUTPUT JSON` need no `;` on a line of their own, and a
+    /// statement without its final `;` at the end of the text still runs.
     pub fn run_text(
         &mut self,
         text: &str,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> Result<(), ShellError> {
-        let (mut statements, rest) = script::split(text);
-        if !rest.is_empty() {
-            statements.push(rest);
-        }
-        for stmt in statements {
-            if self.statement(&stmt, out, err)? == Flow::Exit {
-                break;
+        let mut buffer = String::new();
+        for line in text.lines() {
+            if script::split(&buffer).1.is_empty() && script::is_bare_command(line) {
+                buffer.clear();
+                if self.statement(line, out, err)? == Flow::Exit {
+                    return Ok(());
+                }
+                continue;
             }
+            buffer.push_str(line);
+            buffer.push('\n');
+            let (statements, rest) = script::split(&buffer);
+            if statements.is_empty() {
+                continue;
+            }
+            buffer = rest;
+            for stmt in statements {
+                if self.statement(&stmt, out, err)? == Flow::Exit {
+                    return Ok(());
+                }
+            }
+        }
+        let rest = script::split(&buffer).1;
+        if !rest.is_empty() {
+            self.statement(&rest, out, err)?;
         }
         Ok(())
     }
