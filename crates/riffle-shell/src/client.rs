@@ -103,6 +103,7 @@ pub enum QueryEvent {
 
 /// An open query stream.
 pub struct QueryStream {
+    url: String,
     body: Incoming,
     buf: BytesMut,
     done: bool,
@@ -129,9 +130,7 @@ impl QueryStream {
                         self.buf.extend_from_slice(&data);
                     }
                 }
-                Some(Err(e)) => {
-                    return Err(ShellError::Disconnected(e.to_string()));
-                }
+                Some(Err(e)) => return Err(disconnected(&self.url, &e)),
                 None => self.done = true,
             }
         }
@@ -196,7 +195,7 @@ impl Client {
     /// `GET /info` → the `KsqlServerInfo` object.
     pub async fn info(&self) -> Result<Value, ShellError> {
         let resp = self.send(Method::GET, "/info", None).await?;
-        let (status, body) = read_body(resp).await?;
+        let (status, body) = read_body(&self.url, resp).await?;
         let v = parse_json(status, &body)?;
         Ok(v.get("KsqlServerInfo").cloned().unwrap_or(v))
     }
@@ -214,7 +213,7 @@ impl Client {
             "sessionVariables": variables,
         });
         let resp = self.send(Method::POST, "/ksql", Some(body)).await?;
-        let (status, body) = read_body(resp).await?;
+        let (status, body) = read_body(&self.url, resp).await?;
         match parse_json(status, &body)? {
             Value::Array(entities) => Ok(entities),
             other => Err(ShellError::Protocol(format!(
@@ -238,10 +237,11 @@ impl Client {
         });
         let resp = self.send(Method::POST, "/query-stream", Some(body)).await?;
         if resp.status() != StatusCode::OK {
-            let (status, body) = read_body(resp).await?;
+            let (status, body) = read_body(&self.url, resp).await?;
             return Err(server_error(status, &body));
         }
         Ok(QueryStream {
+            url: self.url.to_string(),
             body: resp.into_body(),
             buf: BytesMut::new(),
             done: false,
@@ -264,7 +264,7 @@ impl Client {
         let _ = tcp.set_nodelay(true);
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
             .await
-            .map_err(|e| ShellError::Disconnected(e.to_string()))?;
+            .map_err(|e| disconnected(&self.url.to_string(), &e))?;
         tokio::spawn(async move {
             // Errors here surface through the request or the body stream.
             let _ = conn.await;
@@ -286,17 +286,35 @@ impl Client {
         sender
             .send_request(req)
             .await
-            .map_err(|e| ShellError::Disconnected(e.to_string()))
+            .map_err(|e| disconnected(&self.url.to_string(), &e))
     }
 }
 
-async fn read_body(resp: Response<Incoming>) -> Result<(StatusCode, Bytes), ShellError> {
+/// [`ShellError::Disconnected`] with the error's causes ("connection reset", …).
+fn disconnected(url: &str, e: &hyper::Error) -> ShellError {
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    ShellError::Disconnected {
+        url: url.to_string(),
+        reason,
+    }
+}
+
+async fn read_body(
+    url: &ServerUrl,
+    resp: Response<Incoming>,
+) -> Result<(StatusCode, Bytes), ShellError> {
     let status = resp.status();
     let body = resp
         .into_body()
         .collect()
         .await
-        .map_err(|e| ShellError::Disconnected(e.to_string()))?
+        .map_err(|e| disconnected(&url.to_string(), &e))?
         .to_bytes();
     Ok((status, body))
 }

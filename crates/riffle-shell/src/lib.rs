@@ -42,8 +42,13 @@ pub enum ShellError {
         reason: String,
     },
     /// The connection broke during a request or a query.
-    #[error("The connection to the server was lost: {0}")]
-    Disconnected(String),
+    #[error("Lost the connection to the server at {url} ({reason})")]
+    Disconnected {
+        /// The server URL.
+        url: String,
+        /// What the HTTP layer saw.
+        reason: String,
+    },
     /// The server refused the statement; `message` is its explanation.
     #[error("{message}")]
     Server {

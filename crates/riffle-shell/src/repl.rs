@@ -188,11 +188,17 @@ impl Shell {
         let client = self.client.clone();
         let format = self.format;
         let (props, vars) = (&self.properties, &self.variables);
+        let mut expanded = sql.to_string();
+        for (k, v) in vars {
+            expanded = expanded.replace(&format!("${{{k}}}"), v);
+        }
+        let limit = limit(&expanded);
         self.rt.block_on(async move {
             let mut stream = client.query(sql, props, vars).await?;
             let ctrl_c = tokio::signal::ctrl_c();
             tokio::pin!(ctrl_c);
             let mut printer: Option<RowPrinter> = None;
+            let mut rows = 0usize;
             loop {
                 let event = tokio::select! {
                     ev = stream.next() => ev,
@@ -212,6 +218,7 @@ impl Shell {
                         printer = Some(RowPrinter::start(out, &columns, &types, format)?);
                     }
                     Some(QueryEvent::Row(row)) => {
+                        rows += 1;
                         if let Some(p) = &printer {
                             p.row(out, &row)?;
                         }
@@ -231,6 +238,11 @@ impl Shell {
                             p.finish(out)?;
                         }
                         if is_push(sql) {
+                            // The delimited format has no final message; a push query that
+                            // ends on its own with as many rows as its LIMIT reached it.
+                            if limit == Some(rows) {
+                                writeln!(out, "Limit Reached")?;
+                            }
                             writeln!(out, "Query terminated")?;
                         }
                         return Ok(());
@@ -402,6 +414,14 @@ fn changes_catalog(stmt: &str) -> bool {
     let text = script::strip_comments(stmt).to_ascii_uppercase();
     let first = text.split_whitespace().next().unwrap_or("");
     matches!(first, "CREATE" | "DROP" | "TERMINATE" | "ALTER")
+}
+
+/// The `LIMIT n` of a query, if any.
+fn limit(sql: &str) -> Option<usize> {
+    let upper = script::strip_comments(sql).to_ascii_uppercase();
+    let words: Vec<&str> = upper.split_whitespace().collect();
+    let i = words.iter().rposition(|w| *w == "LIMIT")?;
+    words.get(i + 1)?.trim_end_matches(';').parse().ok()
 }
 
 /// A push query (`EMIT CHANGES`), as opposed to a pull query.

@@ -277,7 +277,7 @@ fn shell_scripts_and_stdin_set_the_exit_status() {
     assert!(
         stdout.ends_with(&format!(
             "{rule}\n|ID                  |V           |\n{rule}\n\
-             |x                   |1           |\n|y                   |2           |\n{rule}\nQuery terminated\n"
+             |x                   |1           |\n|y                   |2           |\n{rule}\nLimit Reached\nQuery terminated\n"
         )),
         "{stdout}"
     );
@@ -333,7 +333,8 @@ fn shell_scripts_and_stdin_set_the_exit_status() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.starts_with("The connection to the server was lost") && stderr.lines().count() == 1,
+        stderr.starts_with(&format!("Lost the connection to the server at {url} ("))
+            && stderr.lines().count() == 1,
         "{stderr}"
     );
 
