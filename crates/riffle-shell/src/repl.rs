@@ -312,7 +312,7 @@ impl Shell {
                 Err(e) => return Err(ShellError::Editor(e.to_string())),
             };
             if buffer.is_empty() && script::is_bare_command(&line) {
-                let _ = editor.add_history_entry(line.trim());
+                remember(&mut editor, line.trim(), history.as_deref());
                 match self.statement(&line, out, err) {
                     Ok(Flow::Exit) => break,
                     Ok(Flow::Continue) => {}
@@ -331,7 +331,7 @@ impl Shell {
                 }
                 continue;
             }
-            let _ = editor.add_history_entry(buffer.trim());
+            remember(&mut editor, buffer.trim(), history.as_deref());
             buffer = rest;
             let mut exit = false;
             for stmt in statements {
@@ -384,6 +384,15 @@ impl Shell {
             "Statements end with ';'. HELP for help, EXIT or Ctrl-D to leave.\n"
         )?;
         Ok(())
+    }
+}
+
+/// Adds an entry to the history and saves it at once, so that a killed shell loses nothing.
+fn remember(editor: &mut Editor<ShellHelper, DefaultHistory>, entry: &str, file: Option<&Path>) {
+    // History is a convenience: failing to record it must not disturb the session.
+    let _ = editor.add_history_entry(entry);
+    if let Some(f) = file {
+        let _ = editor.save_history(f);
     }
 }
 
