@@ -442,3 +442,18 @@ fn is_push(sql: &str) -> bool {
         .any(|w| w[0] == "EMIT" && w[1].starts_with("CHANGES"))
         || words.first() == Some(&"PRINT")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_kinds_and_limits() {
+        assert!(is_push("select * from s emit changes limit 3;"));
+        assert!(!is_push("SELECT * FROM T WHERE K = 'EMIT CHANGES';"));
+        assert_eq!(limit("SELECT * FROM S EMIT CHANGES LIMIT 3;"), Some(3));
+        assert_eq!(limit("SELECT * FROM S EMIT CHANGES;"), None);
+        assert!(changes_catalog("-- c\nCREATE STREAM X AS SELECT * FROM S;"));
+        assert!(!changes_catalog("SHOW STREAMS;"));
+    }
+}
