@@ -1,5 +1,6 @@
 //! The `riffle` binary: `riffle server`, `riffle test`, `riffle shell`, `riffle bench`.
 
+mod headless;
 mod properties;
 
 use std::collections::BTreeMap;
@@ -25,11 +26,9 @@ enum Command {
     Server(ServerArgs),
     /// Run ksqlDB query-translation test (QTT) files and report the results.
     Test(TestArgs),
-    /// Interactive SQL shell against a server (not implemented yet).
-    Shell {
-        /// Server URL, e.g. http://localhost:8088.
-        url: Option<String>,
-    },
+    /// SQL shell, a client of a server's REST API: interactive on a terminal, or running
+    /// `-f FILE` or statements piped on stdin (exit status 1 when a statement fails).
+    Shell(ShellArgs),
     /// Throughput benchmark: a CSAS filter+projection over JSON records on the embedded log.
     Bench(BenchArgs),
 }
@@ -53,13 +52,28 @@ struct ServerArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// Headless mode: run the statements of FILE and accept no others (not supported yet).
+    /// Headless mode, as ksqlDB's: run the statements of FILE at every start (SET, UNSET,
+    /// DEFINE, CREATE STREAM/TABLE, CSAS, CTAS, INSERT INTO ... SELECT only) and refuse
+    /// statements over the REST API. Overrides `ksql.queries.file` from --config.
     #[arg(long, value_name = "FILE")]
     queries_file: Option<PathBuf>,
 
     /// Kafka brokers to use instead of the embedded log (not supported yet).
     #[arg(long, value_name = "HOST:PORT,...")]
     bootstrap_servers: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ShellArgs {
+    /// Server URL.
+    #[arg(default_value = "http://localhost:8088", value_name = "URL")]
+    url: String,
+    /// Run the statements of FILE and exit (stops at the first failing statement).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Output format: TABULAR or JSON (the OUTPUT command changes it later).
+    #[arg(long, value_name = "FORMAT", default_value = "TABULAR", value_parser = ["TABULAR", "JSON", "tabular", "json"])]
+    output: String,
 }
 
 #[derive(Debug, Args)]
@@ -108,14 +122,28 @@ fn main() -> ExitCode {
             };
             ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
         }
-        Command::Shell { .. } => not_implemented("shell"),
+        Command::Shell(args) => run_shell(&args),
         Command::Bench(args) => run_bench(&args),
     }
 }
 
-fn not_implemented(what: &str) -> ExitCode {
-    eprintln!("riffle {what}: not implemented yet");
-    ExitCode::from(2)
+/// Runs `riffle shell`.
+fn run_shell(args: &ShellArgs) -> ExitCode {
+    let options = riffle_shell::Options {
+        url: args.url.clone(),
+        file: args.file.clone(),
+        output: if args.output.eq_ignore_ascii_case("JSON") {
+            riffle_shell::OutputFormat::Json
+        } else {
+            riffle_shell::OutputFormat::Tabular
+        },
+    };
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    match riffle_shell::run(&options, &mut out, &mut err) {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
 }
 
 /// Runs the benchmark and prints its figures.
@@ -169,12 +197,11 @@ struct ServerSettings {
     host: String,
     port: u16,
     config: EngineConfig,
+    /// Headless mode: the queries file and its checked statements.
+    headless: Option<(PathBuf, Vec<headless::Step>)>,
 }
 
 fn settings(args: &ServerArgs, file: BTreeMap<String, String>) -> anyhow::Result<ServerSettings> {
-    if args.queries_file.is_some() {
-        bail!("--queries-file (headless mode) is not supported yet");
-    }
     if args.bootstrap_servers.is_some() {
         bail!(
             "--bootstrap-servers is not supported yet: Riffle runs on its embedded log only \
@@ -182,6 +209,19 @@ fn settings(args: &ServerArgs, file: BTreeMap<String, String>) -> anyhow::Result
         );
     }
     let mut file = file;
+    // As in ksqlDB, --queries-file wins over ksql.queries.file.
+    let queries_file = args
+        .queries_file
+        .clone()
+        .or_else(|| file.get("ksql.queries.file").map(PathBuf::from));
+    file.remove("ksql.queries.file");
+    let headless = match queries_file {
+        Some(path) => {
+            let steps = headless::load(&path)?;
+            Some((path, steps))
+        }
+        None => None,
+    };
     let listeners = args
         .listeners
         .clone()
@@ -214,7 +254,9 @@ fn settings(args: &ServerArgs, file: BTreeMap<String, String>) -> anyhow::Result
             service_id,
             properties,
             processing_log_stream,
+            headless: headless.is_some(),
         },
+        headless,
     })
 }
 
@@ -266,6 +308,16 @@ async fn serve(settings: ServerSettings) -> anyhow::Result<()> {
         .await
         .context("engine start-up panicked")?
         .context("cannot open the engine")?;
+    let mut options = riffle_server::ServeOptions::default();
+    if let Some((path, steps)) = settings.headless {
+        let e = engine.clone();
+        let ids = tokio::task::spawn_blocking(move || headless::run(&e, &steps))
+            .await
+            .context("queries file start-up panicked")?
+            .with_context(|| format!("the queries file {} failed", path.display()))?;
+        tracing::info!(queries = ?ids, file = %path.display(), "headless mode: queries file run");
+        options.headless_queries_file = Some(path.display().to_string());
+    }
     engine
         .start(tokio::runtime::Handle::current())
         .context("cannot start persistent queries")?;
@@ -275,6 +327,9 @@ async fn serve(settings: ServerSettings) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
         .context("cannot read the bound address")?;
+    if let Some(file) = &options.headless_queries_file {
+        println!("Server started with query file {file}. Interactive mode is disabled.");
+    }
     println!(
         "Riffle {} (ksqlDB {} REST API) listening on http://{addr} (data: {})",
         riffle_server::RIFFLE_VERSION,
@@ -284,7 +339,7 @@ async fn serve(settings: ServerSettings) -> anyhow::Result<()> {
             .map(|d| d.display().to_string())
             .unwrap_or_else(|| "in memory".into())
     );
-    riffle_server::serve(engine, listener, shutdown_signal()).await?;
+    riffle_server::serve_with(engine, listener, shutdown_signal(), options).await?;
     tracing::info!("server stopped");
     Ok(())
 }

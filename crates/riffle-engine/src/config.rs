@@ -15,6 +15,10 @@ pub struct EngineConfig {
     pub properties: Properties,
     /// Whether the `KSQL_PROCESSING_LOG` stream is created at start.
     pub processing_log_stream: bool,
+    /// Headless mode (`--queries-file`): as in ksqlDB, the command topic is neither replayed
+    /// nor written; the queries file is run again at every start instead, and its persistent
+    /// queries get the same ids (hence consumer groups and committed offsets) each time.
+    pub headless: bool,
 }
 
 impl Default for EngineConfig {
@@ -24,6 +28,7 @@ impl Default for EngineConfig {
             service_id: "default_".into(),
             properties: Properties::new(),
             processing_log_stream: false,
+            headless: false,
         }
     }
 }

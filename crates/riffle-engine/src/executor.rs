@@ -147,7 +147,7 @@ pub(crate) fn execute_statement(
 /// Records `text` in the command topic unless replaying; returns the command sequence number.
 pub(crate) fn record_command(engine: &Engine, text: &str, session: &Session) -> Result<i64> {
     let mut state = engine.lock_state()?;
-    if session.replaying {
+    if session.replaying || engine.config().headless {
         let seq = state.commands.next_seq;
         state.commands.next_seq += 1;
         return Ok(seq);
@@ -183,6 +183,9 @@ pub(crate) fn current_status(
 impl Engine {
     /// Replays the command topic into an empty catalog.
     pub(crate) fn replay(&self) -> Result<()> {
+        if self.config().headless {
+            return Ok(());
+        }
         let commands = {
             let mut state = self.lock_state()?;
             let cmds = state.commands.read_all(self.log().as_ref())?;

@@ -16,6 +16,7 @@
 
 mod error;
 mod framing;
+mod headless;
 mod info;
 mod inserts;
 mod ksql;
@@ -105,8 +106,31 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    serve_with(engine, listener, shutdown, ServeOptions::default()).await
+}
+
+/// How [`serve_with`] serves.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Headless mode: the queries file the engine was started with. Every request that would
+    /// run statements, queries or inserts is then refused; `/info`, `/healthcheck` and
+    /// `/metrics` keep working.
+    pub headless_queries_file: Option<String>,
+}
+
+/// [`serve`] with options (headless mode).
+pub async fn serve_with(
+    engine: Engine,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> Result<(), ServerError> {
     let state = AppState::new(engine);
-    let app = build_router(state.clone());
+    let mut app = build_router(state.clone());
+    if let Some(file) = options.headless_queries_file {
+        let file: std::sync::Arc<str> = file.into();
+        app = app.layer(from_fn_with_state(file, headless::refuse_statements));
+    }
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");

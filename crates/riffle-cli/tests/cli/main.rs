@@ -1,6 +1,9 @@
 //! End-to-end tests of the `riffle` binary, each in its own temporary directory (ripgrep style:
 //! one integration-test binary for the whole CLI).
 
+mod headless;
+mod shell;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -55,6 +58,11 @@ fn get(port: u16, path: &str) -> std::io::Result<u16> {
 }
 
 fn start_server(data: &Path, port: u16) -> Child {
+    start_server_with(data, port, &[])
+}
+
+/// Starts `riffle server` with extra arguments and waits until it is healthy.
+fn start_server_with(data: &Path, port: u16, extra: &[&str]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_riffle"))
         .args([
             "server",
@@ -63,6 +71,7 @@ fn start_server(data: &Path, port: u16) -> Child {
             "--data-dir",
         ])
         .arg(data)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
