@@ -107,42 +107,6 @@ pub(crate) fn time_windows(window: &WindowExpr, ts: i64) -> Vec<(i64, i64)> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn hopping_and_tumbling_windows() {
-        let hop = WindowExpr::Hopping {
-            size: Duration::from_secs(10),
-            advance: Duration::from_secs(5),
-            retention: None,
-            grace: None,
-        };
-        assert_eq!(
-            time_windows(&hop, 12_000),
-            vec![(5_000, 15_000), (10_000, 20_000)]
-        );
-        let tumble = WindowExpr::Tumbling {
-            size: Duration::from_secs(10),
-            retention: None,
-            grace: None,
-        };
-        assert_eq!(time_windows(&tumble, 9_999), vec![(0, 10_000)]);
-    }
-
-    #[test]
-    fn windowed_keys_round_trip() {
-        let w = KeyWindow::Session;
-        let b = w.encode(b"k", 5, 9);
-        assert_eq!(w.decode(&b), Some((&b"k"[..], 5, 9)));
-        let t = KeyWindow::Time { size_ms: 10 };
-        let b = t.encode(b"k", 20, 30);
-        assert_eq!(t.decode(&b), Some((&b"k"[..], 20, 30)));
-    }
-}
-
 /// The key window a `CREATE` statement declares with `WINDOW_TYPE` and `WINDOW_SIZE`.
 pub(crate) fn declared(
     window_type: Option<&str>,
@@ -195,4 +159,40 @@ fn parse_duration_text(text: &str) -> std::result::Result<i64, String> {
         _ => return Err(invalid(format!("Unknown time unit: '{upper}'"))),
     };
     Ok(n.saturating_mul(unit_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn hopping_and_tumbling_windows() {
+        let hop = WindowExpr::Hopping {
+            size: Duration::from_secs(10),
+            advance: Duration::from_secs(5),
+            retention: None,
+            grace: None,
+        };
+        assert_eq!(
+            time_windows(&hop, 12_000),
+            vec![(5_000, 15_000), (10_000, 20_000)]
+        );
+        let tumble = WindowExpr::Tumbling {
+            size: Duration::from_secs(10),
+            retention: None,
+            grace: None,
+        };
+        assert_eq!(time_windows(&tumble, 9_999), vec![(0, 10_000)]);
+    }
+
+    #[test]
+    fn windowed_keys_round_trip() {
+        let w = KeyWindow::Session;
+        let b = w.encode(b"k", 5, 9);
+        assert_eq!(w.decode(&b), Some((&b"k"[..], 5, 9)));
+        let t = KeyWindow::Time { size_ms: 10 };
+        let b = t.encode(b"k", 20, 30);
+        assert_eq!(t.decode(&b), Some((&b"k"[..], 20, 30)));
+    }
 }

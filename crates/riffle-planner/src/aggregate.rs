@@ -199,10 +199,10 @@ fn leftover_names(e: &SqlExpr, allowed: &[String]) -> Vec<String> {
     });
     let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut e, |x| {
         match x {
-            SqlExpr::Identifier(id) if !allowed.contains(&id.value) => {
-                if !left.contains(&id.value) {
-                    left.push(id.value.clone());
-                }
+            SqlExpr::Identifier(id)
+                if !allowed.contains(&id.value) && !left.contains(&id.value) =>
+            {
+                left.push(id.value.clone());
             }
             SqlExpr::CompoundIdentifier(parts) => {
                 let name = parts.last().map(|p| p.value.clone()).unwrap_or_default();

@@ -496,6 +496,12 @@ pub fn base64_encode(data: &[u8]) -> String {
     out
 }
 
+/// `{"start": s, "end": e}` of a record spec's window.
+fn window_bounds(w: &Value) -> (i64, i64) {
+    let get = |k: &str| w.get(k).and_then(Value::as_i64).unwrap_or(0);
+    (get("start"), get("end"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -509,10 +515,4 @@ mod tests {
         assert_eq!(base64_decode("IQ==").as_deref(), Some(&b"!"[..]));
         assert_eq!(base64_decode("I?"), None);
     }
-}
-
-/// `{"start": s, "end": e}` of a record spec's window.
-fn window_bounds(w: &Value) -> (i64, i64) {
-    let get = |k: &str| w.get(k).and_then(Value::as_i64).unwrap_or(0);
-    (get("start"), get("end"))
 }

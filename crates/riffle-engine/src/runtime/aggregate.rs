@@ -23,6 +23,9 @@ use crate::runtime::encode::SinkEncoder;
 use crate::window::{grace_ms, time_windows, KeyWindow};
 use crate::{EngineError, Result};
 
+/// A session window's (start, end).
+type Span = (i64, i64);
+
 /// Group key plus window start (`i64::MIN` when not windowed).
 type GroupKey = (Vec<ScalarValue>, i64);
 
@@ -311,7 +314,7 @@ impl Aggregator {
     ) -> Result<()> {
         let grace = grace_ms(window);
         let sessions = state.sessions.entry(key.clone()).or_default();
-        let (merging, keep): (Vec<(i64, i64)>, Vec<(i64, i64)>) = sessions
+        let (merging, keep): (Vec<Span>, Vec<Span>) = sessions
             .iter()
             .partition(|(s, e)| *e >= ts.saturating_sub(gap) && *s <= ts.saturating_add(gap));
         let start = merging.iter().map(|(s, _)| *s).min().unwrap_or(ts).min(ts);

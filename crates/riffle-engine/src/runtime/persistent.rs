@@ -19,6 +19,7 @@ use crate::{Engine, EngineError, Result};
 const BATCH: usize = 2048;
 
 /// What a persistent query computes.
+#[allow(clippy::large_enum_variant)] // built once per query
 pub(crate) enum QueryPlan {
     /// Filter and projection, record by record.
     Select(SelectPlan),
@@ -26,6 +27,7 @@ pub(crate) enum QueryPlan {
     Aggregate(AggregatePlan),
 }
 
+#[allow(clippy::large_enum_variant)] // built once per query
 enum Operator {
     Select {
         plan: SelectPlan,

@@ -235,6 +235,7 @@ pub(crate) fn start(
 }
 
 /// What a push query computes per batch of input.
+#[allow(clippy::large_enum_variant)] // built once per query
 enum PushOp {
     /// A filter and projection; the source when it is windowed.
     Select(SelectPlan, Option<Source>),
