@@ -96,10 +96,11 @@ fn ksql(port: u16, sql: &str) -> String {
     text
 }
 
-/// Sink record ids, read straight from the embedded log after the server is gone.
-fn sink_ids(data: &Path, topic: &str) -> Vec<i64> {
+/// Every record of a topic in append order, read straight from the embedded log after the
+/// server is gone.
+fn read_topic(data: &Path, topic: &str) -> Vec<riffle_log::ConsumedRecord> {
     let log = EmbeddedLog::open(&data.join("log")).expect("log opens");
-    let mut ids = Vec::new();
+    let mut records = Vec::new();
     let parts = log.topic(topic).map(|t| t.partitions).unwrap_or(0);
     for p in 0..parts {
         let mut offset = 0;
@@ -107,14 +108,23 @@ fn sink_ids(data: &Path, topic: &str) -> Vec<i64> {
             let batch = log.fetch(topic, p, offset, 10_000).expect("fetch");
             let Some(last) = batch.last() else { break };
             offset = last.offset + 1;
-            for r in batch {
-                let v: serde_json::Value =
-                    serde_json::from_slice(r.record.value.as_deref().unwrap_or(b"null")).unwrap();
-                ids.push(v["ID"].as_i64().expect("ID in sink value"));
-            }
+            records.extend(batch);
         }
     }
-    ids
+    records.sort_by_key(|r| r.seq);
+    records
+}
+
+/// Sink record ids.
+fn sink_ids(data: &Path, topic: &str) -> Vec<i64> {
+    read_topic(data, topic)
+        .into_iter()
+        .map(|r| {
+            let v: serde_json::Value =
+                serde_json::from_slice(r.record.value.as_deref().unwrap_or(b"null")).unwrap();
+            v["ID"].as_i64().expect("ID in sink value")
+        })
+        .collect()
 }
 
 fn insert_batch(port: u16, from: i64, to: i64) {
@@ -194,21 +204,8 @@ fn final_windowed_table(
     data: &Path,
     topic: &str,
 ) -> std::collections::BTreeMap<(String, i64), serde_json::Value> {
-    let log = EmbeddedLog::open(&data.join("log")).expect("log opens");
-    let mut records = Vec::new();
-    let parts = log.topic(topic).map(|t| t.partitions).unwrap_or(0);
-    for p in 0..parts {
-        let mut offset = 0;
-        loop {
-            let batch = log.fetch(topic, p, offset, 10_000).expect("fetch");
-            let Some(last) = batch.last() else { break };
-            offset = last.offset + 1;
-            records.extend(batch);
-        }
-    }
-    records.sort_by_key(|r| r.seq);
     let mut table = std::collections::BTreeMap::new();
-    for r in records {
+    for r in read_topic(data, topic) {
         let key = r.record.key.expect("windowed key");
         let (k, start) = key.split_at(key.len() - 8);
         let start = i64::from_be_bytes(start.try_into().unwrap());
