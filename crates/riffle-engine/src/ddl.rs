@@ -495,8 +495,11 @@ fn start_query(
         source.clone(),
         sink.clone(),
         plan,
-        property(engine, session, "ksql.timestamp.throw.on.invalid")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        crate::runtime::persistent::QueryOptions {
+            strict_timestamps: property(engine, session, "ksql.timestamp.throw.on.invalid")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            coalesce: cache_bytes(engine, session) > 0,
+        },
     )?);
     query.init_offsets(engine.log().as_ref(), earliest)?;
     {
@@ -516,6 +519,15 @@ fn start_query(
     }
     engine.spawn_query(query);
     Ok(())
+}
+
+/// `cache.max.bytes.buffering` (ksqlDB's default, 10 MiB, when unset): with 0, aggregations
+/// emit every update; otherwise updates to a key within one commit are coalesced.
+fn cache_bytes(engine: &Engine, session: &Session) -> u64 {
+    property(engine, session, "cache.max.bytes.buffering")
+        .or_else(|| property(engine, session, "ksql.streams.cache.max.bytes.buffering"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(10 * 1024 * 1024)
 }
 
 /// `TERMINATE id` / `TERMINATE ALL`.

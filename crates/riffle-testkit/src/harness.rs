@@ -43,6 +43,12 @@ pub fn case_properties(case: &TestCase) -> Properties {
     props
         .entry("auto.offset.reset".into())
         .or_insert_with(|| "earliest".into());
+    // ksqlDB's test driver runs without the record cache: every update is emitted.
+    if !props.contains_key("ksql.streams.cache.max.bytes.buffering") {
+        props
+            .entry("cache.max.bytes.buffering".into())
+            .or_insert_with(|| "0".into());
+    }
     props
 }
 

@@ -88,6 +88,7 @@ pub(crate) struct Aggregator {
     /// None for push queries, which send rows rather than records.
     encoder: Option<SinkEncoder>,
     key_window: Option<KeyWindow>,
+    coalesce: bool,
     state: Mutex<AggState>,
 }
 
@@ -107,12 +108,20 @@ impl Aggregator {
             table_source: source.source_type == crate::SourceType::Table,
             source_keys,
             encoder,
+            coalesce: false,
             plan,
             state: Mutex::new(AggState {
                 stream_time: i64::MIN,
                 ..Default::default()
             }),
         }
+    }
+
+    /// Emits only the last update of each group (and window) per batch, as ksqlDB's record
+    /// cache does between commits when `cache.max.bytes.buffering` is not 0.
+    pub(crate) fn with_coalescing(mut self, coalesce: bool) -> Self {
+        self.coalesce = coalesce;
+        self
     }
 
     /// The plan being run.
@@ -478,6 +487,7 @@ impl Aggregator {
         rows: Vec<Emitted>,
         errors: &mut Vec<String>,
     ) -> Result<Option<AggOutput>> {
+        let rows = if self.coalesce { coalesced(rows) } else { rows };
         if rows.is_empty() {
             return Ok(None);
         }
@@ -598,6 +608,19 @@ impl Aggregator {
         }
         Ok(records)
     }
+}
+
+/// The last update of each group and window, in the order of those last updates.
+fn coalesced(rows: Vec<Emitted>) -> Vec<Emitted> {
+    let mut last: HashMap<(Vec<ScalarValue>, i64), usize> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        last.insert((r.key.clone(), r.start), i);
+    }
+    rows.into_iter()
+        .enumerate()
+        .filter(|(i, r)| last.get(&(r.key.clone(), r.start)) == Some(i))
+        .map(|(_, r)| r)
+        .collect()
 }
 
 fn null_key_error() -> String {

@@ -18,6 +18,14 @@ use crate::{Engine, EngineError, Result};
 /// Records read per partition per step: large enough to amortise per-batch costs.
 const BATCH: usize = 2048;
 
+/// Settings of a persistent query taken from its properties.
+pub(crate) struct QueryOptions {
+    /// `ksql.timestamp.throw.on.invalid`.
+    pub strict_timestamps: bool,
+    /// Aggregations emit only a key's last update per commit (`cache.max.bytes.buffering` > 0).
+    pub coalesce: bool,
+}
+
 /// What a persistent query computes.
 #[allow(clippy::large_enum_variant)] // built once per query
 pub(crate) enum QueryPlan {
@@ -60,8 +68,12 @@ impl PersistentQuery {
         source: Source,
         sink: Source,
         plan: QueryPlan,
-        strict_timestamps: bool,
+        options: QueryOptions,
     ) -> Result<Self> {
+        let QueryOptions {
+            strict_timestamps,
+            coalesce,
+        } = options;
         let (decoder, operator) = match plan {
             QueryPlan::Select(plan) => (
                 SourceDecoder::new(source.clone(), plan.input.clone())
@@ -75,7 +87,9 @@ impl PersistentQuery {
             QueryPlan::Aggregate(plan) => (
                 SourceDecoder::new(source.clone(), plan.input.clone())
                     .with_strict_timestamps(strict_timestamps),
-                Operator::Aggregate(Aggregator::new(plan, &source, Some(&sink))),
+                Operator::Aggregate(
+                    Aggregator::new(plan, &source, Some(&sink)).with_coalescing(coalesce),
+                ),
             ),
         };
         Ok(PersistentQuery {
