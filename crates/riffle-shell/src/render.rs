@@ -417,6 +417,8 @@ impl RowPrinter {
                     "STRING" | "VARCHAR" => 20,
                     t if t.starts_with("STRUCT") || t.starts_with("MAP") => 30,
                     t if t.starts_with("ARRAY") => 24,
+                    // Epoch milliseconds (ROWTIME, WINDOWSTART) have 13 digits.
+                    "BIGINT" | "TIMESTAMP" | "DOUBLE" => 14,
                     _ => 12,
                 };
                 c.chars().count().max(default)

@@ -161,14 +161,14 @@ fn shell_in_a_terminal() {
         "INSERT INTO ORDERS (ID, AMOUNT, NOTE) VALUES ('c', 3.5, 'live');",
     );
     let screen = t.wait_for("|live", 1);
-    let rule = "+--------------------+------------+--------------------+";
+    let rule = "+--------------------+--------------+--------------------+";
     assert!(
         after(&screen, "riffle> SELECT * FROM ORDERS EMIT CHANGES;").starts_with(&format!(
             "riffle> SELECT * FROM ORDERS EMIT CHANGES;\n{rule}\n\
-             |ID                  |AMOUNT      |NOTE                |\n{rule}\n\
-             |a                   |1.5         |first               |\n\
-             |b                   |2.5         |second              |\n\
-             |c                   |3.5         |live                |\n"
+             |ID                  |AMOUNT        |NOTE                |\n{rule}\n\
+             |a                   |1.5           |first               |\n\
+             |b                   |2.5           |second              |\n\
+             |c                   |3.5           |live                |\n"
         )),
         "{screen}"
     );
