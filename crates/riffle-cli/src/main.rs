@@ -87,6 +87,10 @@ struct BenchArgs {
     /// Use the in-memory log instead of the embedded RocksDB log.
     #[arg(long)]
     in_memory: bool,
+    /// The query: `filter` (CSAS with WHERE and expressions) or `velocity` (CTAS counting
+    /// payments per card in one-minute tumbling windows, HAVING COUNT(*) >= 5).
+    #[arg(long, default_value = "filter", value_parser = ["filter", "velocity"])]
+    query: String,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +156,10 @@ fn run_bench(args: &BenchArgs) -> ExitCode {
         records: args.records,
         partitions: args.partitions,
         in_memory: args.in_memory,
+        query: match args.query.as_str() {
+            "velocity" => riffle_bench::BenchQuery::Velocity,
+            _ => riffle_bench::BenchQuery::Filter,
+        },
     };
     println!(
         "riffle bench: {} JSON records, {} partition(s), {} log",
@@ -163,7 +171,11 @@ fn run_bench(args: &BenchArgs) -> ExitCode {
             "embedded (RocksDB)"
         }
     );
-    match riffle_bench::run_csas(&opts) {
+    let what = match opts.query {
+        riffle_bench::BenchQuery::Filter => "CSAS filter+projection",
+        riffle_bench::BenchQuery::Velocity => "CTAS windowed velocity aggregation",
+    };
+    match riffle_bench::run(&opts) {
         Ok(r) => {
             println!(
                 "ingest:  {:.2} s ({:.0} records/s)",
@@ -171,7 +183,7 @@ fn run_bench(args: &BenchArgs) -> ExitCode {
                 r.records as f64 / r.ingest.as_secs_f64().max(1e-9)
             );
             println!(
-                "CSAS filter+projection: {:.2} s, {:.0} records/s, {:.1} MB/s of input, {} records out",
+                "{what}: {:.2} s, {:.0} records/s, {:.1} MB/s of input, {} records out",
                 r.process.as_secs_f64(),
                 r.records_per_sec(),
                 r.mb_per_sec(),
