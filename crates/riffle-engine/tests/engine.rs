@@ -180,3 +180,30 @@ fn malformed_records_go_to_the_processing_log_and_the_query_continues() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn aggregation_updates_are_coalesced_per_commit_unless_the_cache_is_off() {
+    for (cache, expected) in [("10485760", 2), ("0", 4)] {
+        let engine = Engine::open(EngineConfig::default()).unwrap();
+        let mut p = props();
+        p.insert("cache.max.bytes.buffering".into(), cache.into());
+        let run = |sql: &str| {
+            if let Err(e) = engine.execute(sql, &p, &HashMap::new()) {
+                panic!("{sql}: {e}");
+            }
+        };
+        run("CREATE STREAM CLICKS (USER_ID STRING KEY, PAGE STRING) WITH (kafka_topic='clicks', value_format='JSON');");
+        for (user, page) in [("u1", "/"), ("u1", "/a"), ("u2", "/"), ("u1", "/b")] {
+            run(&format!(
+                "INSERT INTO CLICKS (USER_ID, PAGE) VALUES ('{user}', '{page}');"
+            ));
+        }
+        // All four records are read in one step.
+        run("CREATE TABLE PER_USER AS SELECT USER_ID, COUNT(*) AS N FROM CLICKS GROUP BY USER_ID;");
+        engine.run_until_idle().unwrap();
+        let out = values(&engine, "PER_USER");
+        assert_eq!(out.len(), expected, "cache {cache}: {out:?}");
+        let last_u1 = out.iter().rev().find(|(k, _)| k.as_deref() == Some("u1"));
+        assert_eq!(last_u1.and_then(|(_, v)| v.as_deref()), Some(r#"{"N":3}"#));
+    }
+}
