@@ -32,6 +32,10 @@ pub struct BenchOptions {
     pub in_memory: bool,
     /// Which query to run.
     pub query: BenchQuery,
+    /// Distinct card numbers (keys) in the input.
+    pub keys: u64,
+    /// Concurrent clients of the pull-query benchmark.
+    pub clients: usize,
 }
 
 /// The query a benchmark runs.
@@ -42,6 +46,10 @@ pub enum BenchQuery {
     /// `CREATE TABLE … AS SELECT card, COUNT(*), SUM(amount) … WINDOW TUMBLING (1 minute)
     /// GROUP BY card HAVING COUNT(*) >= 5`: a stateful windowed aggregation.
     Velocity,
+    /// Key lookups (`SELECT * FROM BALANCES WHERE CARD = '…'`) against a materialized
+    /// `CREATE TABLE BALANCES AS SELECT CARD, COUNT(*), SUM(AMOUNT) … GROUP BY CARD`, from
+    /// concurrent clients; the aggregation's throughput is reported too.
+    Pull,
 }
 
 impl BenchQuery {
@@ -57,6 +65,11 @@ impl BenchQuery {
                 "CREATE TABLE VELOCITY AS SELECT CARD, COUNT(*) AS TXNS, SUM(AMOUNT) AS SPENT \
                  FROM PAYMENTS WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY CARD HAVING COUNT(*) >= 5;",
                 "VELOCITY",
+            ),
+            BenchQuery::Pull => (
+                "CREATE TABLE BALANCES AS SELECT CARD, COUNT(*) AS TXNS, SUM(AMOUNT) AS SPENT \
+                 FROM PAYMENTS GROUP BY CARD;",
+                "BALANCES",
             ),
         }
     }
@@ -75,6 +88,23 @@ pub struct BenchReport {
     pub process: Duration,
     /// Records the query wrote (those passing the filter).
     pub output_records: u64,
+    /// Pull-query figures, for [`BenchQuery::Pull`].
+    pub pull: Option<PullReport>,
+}
+
+/// Throughput and latency of pull queries.
+#[derive(Debug, Clone)]
+pub struct PullReport {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Queries answered.
+    pub queries: u64,
+    /// Wall time for all of them.
+    pub elapsed: Duration,
+    /// Median latency.
+    pub p50: Duration,
+    /// 99th percentile latency.
+    pub p99: Duration,
 }
 
 impl BenchReport {
@@ -134,8 +164,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
             topic: "payments".into(),
             partition: None,
             record: Record {
-                // 100 cards: each pays every 5 s of event time, 12 times a minute.
-                key: Some(Bytes::from(format!("card-{}", i % 100))),
+                key: Some(Bytes::from(format!("card-{}", i % opts.keys.max(1)))),
                 value: Some(Bytes::from(value)),
                 // About 20 payments per second of event time.
                 timestamp: i as i64 * 50,
@@ -162,11 +191,75 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
             output_records += log.end_offset(sink, p).map_err(err)?;
         }
     }
+    let pull = match opts.query {
+        BenchQuery::Pull => Some(run_pull(&engine, opts)?),
+        _ => None,
+    };
     Ok(BenchReport {
         records: opts.records,
         input_bytes,
         ingest,
         process,
         output_records,
+        pull,
+    })
+}
+
+/// Each client looks keys up one after another for a fixed number of queries; latency is the
+/// time until the whole answer has been received.
+fn run_pull(engine: &Engine, opts: &BenchOptions) -> Result<PullReport, BenchError> {
+    const PER_CLIENT: u64 = 500;
+    let clients = opts.clients.max(1);
+    let start = Instant::now();
+    let results: Vec<Result<Vec<Duration>, BenchError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                scope.spawn(move || {
+                    let props = Properties::new();
+                    let vars = HashMap::new();
+                    let mut latencies = Vec::with_capacity(PER_CLIENT as usize);
+                    for q in 0..PER_CLIENT {
+                        let card = (c as u64 * 7919 + q * 104_729) % opts.keys.max(1);
+                        let sql = format!("SELECT * FROM BALANCES WHERE CARD = 'card-{card}';");
+                        let t = Instant::now();
+                        let mut query = engine.push_query(&sql, &props, &vars).map_err(err)?;
+                        let mut rows = 0;
+                        while let Ok(m) = query.rows.try_recv() {
+                            if matches!(m, riffle_engine::PushMessage::Row(_)) {
+                                rows += 1;
+                            }
+                        }
+                        latencies.push(t.elapsed());
+                        if rows != 1 {
+                            return Err(BenchError::Engine(format!(
+                                "pull query for card-{card} returned {rows} rows"
+                            )));
+                        }
+                    }
+                    Ok(latencies)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(BenchError::Engine("a client thread panicked".into())))
+            })
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    all.sort();
+    let pick = |q: f64| all[((all.len() as f64 - 1.0) * q).round() as usize];
+    Ok(PullReport {
+        clients,
+        queries: all.len() as u64,
+        elapsed,
+        p50: pick(0.50),
+        p99: pick(0.99),
     })
 }

@@ -87,10 +87,17 @@ struct BenchArgs {
     /// Use the in-memory log instead of the embedded RocksDB log.
     #[arg(long)]
     in_memory: bool,
-    /// The query: `filter` (CSAS with WHERE and expressions) or `velocity` (CTAS counting
-    /// payments per card in one-minute tumbling windows, HAVING COUNT(*) >= 5).
-    #[arg(long, default_value = "filter", value_parser = ["filter", "velocity"])]
+    /// The query: `filter` (CSAS with WHERE and expressions), `velocity` (CTAS counting
+    /// payments per card in one-minute tumbling windows, HAVING COUNT(*) >= 5) or `pull` (a
+    /// CTAS per card, then key lookups from --clients concurrent clients).
+    #[arg(long, default_value = "filter", value_parser = ["filter", "velocity", "pull"])]
     query: String,
+    /// Distinct keys (card numbers) in the input.
+    #[arg(long, default_value_t = 100)]
+    keys: u64,
+    /// Concurrent clients for `--query pull`.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
 }
 
 #[derive(Debug, Args)]
@@ -158,8 +165,11 @@ fn run_bench(args: &BenchArgs) -> ExitCode {
         in_memory: args.in_memory,
         query: match args.query.as_str() {
             "velocity" => riffle_bench::BenchQuery::Velocity,
+            "pull" => riffle_bench::BenchQuery::Pull,
             _ => riffle_bench::BenchQuery::Filter,
         },
+        keys: args.keys,
+        clients: args.clients,
     };
     println!(
         "riffle bench: {} JSON records, {} partition(s), {} log",
@@ -174,6 +184,7 @@ fn run_bench(args: &BenchArgs) -> ExitCode {
     let what = match opts.query {
         riffle_bench::BenchQuery::Filter => "CSAS filter+projection",
         riffle_bench::BenchQuery::Velocity => "CTAS windowed velocity aggregation",
+        riffle_bench::BenchQuery::Pull => "CTAS aggregation per card",
     };
     match riffle_bench::run(&opts) {
         Ok(r) => {
@@ -189,6 +200,17 @@ fn run_bench(args: &BenchArgs) -> ExitCode {
                 r.mb_per_sec(),
                 r.output_records
             );
+            if let Some(p) = &r.pull {
+                println!(
+                    "pull queries: {} clients, {} key lookups in {:.2} s, {:.0} queries/s, p50 {:.2} ms, p99 {:.2} ms",
+                    p.clients,
+                    p.queries,
+                    p.elapsed.as_secs_f64(),
+                    p.queries as f64 / p.elapsed.as_secs_f64().max(1e-9),
+                    p.p50.as_secs_f64() * 1e3,
+                    p.p99.as_secs_f64() * 1e3
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

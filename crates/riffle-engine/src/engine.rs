@@ -27,6 +27,8 @@ pub(crate) struct Inner {
     pub(crate) runtime: Mutex<Option<tokio::runtime::Handle>>,
     /// The embedded schema registry of the AVRO, PROTOBUF and JSON_SR formats.
     pub(crate) schema_registry: Arc<riffle_format::SchemaRegistry>,
+    /// Tables' current state for pull queries, kept up to date incrementally.
+    pub(crate) table_views: crate::runtime::table_view::TableViews,
 }
 
 /// Everything that changes with statements; one lock so statements apply atomically.
@@ -72,6 +74,7 @@ impl Engine {
                     query_counter: 0,
                 }),
                 push: Mutex::new(HashMap::new()),
+                table_views: Default::default(),
                 runtime: Mutex::new(None),
                 schema_registry: Arc::new(riffle_format::SchemaRegistry::new()),
                 config,

@@ -5,6 +5,8 @@ pub(crate) mod decode;
 pub(crate) mod encode;
 pub(crate) mod persistent;
 pub(crate) mod pull;
+pub(crate) mod pull_keys;
 pub(crate) mod pull_where;
 pub(crate) mod push;
+pub(crate) mod table_view;
 pub(crate) mod timestamp;

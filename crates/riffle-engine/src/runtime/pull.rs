@@ -6,7 +6,6 @@
 //! from it; a stream is answered by a bounded scan of its topic. The WHERE clause and the
 //! projection run as the same DataFusion expressions as everywhere else.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch};
@@ -50,7 +49,7 @@ pub(crate) fn run(
             &settings,
         )?;
     }
-    let records = read_current(engine, source)?;
+    let records = read_current(engine, source, query)?;
     let schema = pull_schema(source);
     let source_ref = SourceRef {
         name: source.name.clone(),
@@ -219,9 +218,10 @@ pub(crate) fn pull_schema(source: &Source) -> LogicalSchema {
     LogicalSchema::new(columns)
 }
 
-/// Every record of the source's topic; for a table only the latest per key, tombstones
-/// removing the key.
-fn read_current(engine: &Engine, source: &Source) -> Result<Vec<ConsumedRecord>> {
+/// Every record of the source's topic; for a table only the latest per key in key order (as
+/// ksqlDB's state store iterates it, which decides the rows a LIMIT keeps), and only the keys
+/// `WHERE` pins when it pins them.
+fn read_current(engine: &Engine, source: &Source, query: &Query) -> Result<Vec<ConsumedRecord>> {
     let log = engine.log();
     let Some(info) = log.topic(&source.topic) else {
         return Err(EngineError::NotFound(format!(
@@ -229,37 +229,52 @@ fn read_current(engine: &Engine, source: &Source) -> Result<Vec<ConsumedRecord>>
             source.topic
         )));
     };
-    let mut all = Vec::new();
-    for p in 0..info.partitions {
-        let mut offset = 0;
-        loop {
-            let batch = log.fetch(&source.topic, p, offset, 4096)?;
-            let Some(last) = batch.last() else { break };
-            offset = last.offset + 1;
-            all.extend(batch);
-        }
-    }
-    all.sort_by_key(|r| r.seq);
     if source.source_type == SourceType::Stream {
+        let mut all = Vec::new();
+        for p in 0..info.partitions {
+            let mut offset = 0;
+            loop {
+                let batch = log.fetch(&source.topic, p, offset, 4096)?;
+                let Some(last) = batch.last() else { break };
+                offset = last.offset + 1;
+                all.extend(batch);
+            }
+        }
+        all.sort_by_key(|r| r.seq);
         return Ok(all);
     }
-    let mut latest: HashMap<Option<bytes::Bytes>, usize> = HashMap::new();
-    let mut slots: Vec<Option<ConsumedRecord>> = Vec::with_capacity(all.len());
-    for r in all {
-        let key = r.record.key.clone();
-        if let Some(i) = latest.remove(&key) {
-            slots[i] = None;
-        }
-        if r.record.value.is_some() {
-            latest.insert(key, slots.len());
-            slots.push(Some(r));
-        }
-    }
-    // A table is scanned in key order, as ksqlDB's state store iterates it (which decides
-    // the rows a LIMIT keeps).
-    let mut rows: Vec<ConsumedRecord> = slots.into_iter().flatten().collect();
-    rows.sort_by(|a, b| a.record.key.cmp(&b.record.key));
-    Ok(rows)
+    let keys = crate::runtime::pull_keys::pinned_keys(query.where_clause.as_ref(), source);
+    let window_len = match source.window {
+        None => 0,
+        Some(crate::window::KeyWindow::Time { .. }) => 8,
+        Some(crate::window::KeyWindow::Session) => 16,
+    };
+    engine.inner.table_views.read(
+        log.as_ref(),
+        &source.topic,
+        info.partitions,
+        |latest| match keys {
+            None => latest.values().cloned().collect(),
+            Some(mut keys) => {
+                keys.sort();
+                keys.dedup();
+                let mut out = Vec::new();
+                for key in keys {
+                    // Windowed keys are the key bytes followed by the window.
+                    for (k, r) in latest.range(bytes::Bytes::from(key.clone())..) {
+                        if !k.starts_with(&key) {
+                            break;
+                        }
+                        if k.len() == key.len() + window_len {
+                            out.push(r.clone());
+                        }
+                    }
+                }
+                out.sort_by(|a, b| a.record.key.cmp(&b.record.key));
+                out
+            }
+        },
+    )
 }
 
 /// Rebuilds a decoded batch in the pull schema's column order, inserting the window bounds.
