@@ -488,6 +488,17 @@ fn start_query(
     session: &Session,
 ) -> Result<()> {
     let group = engine.config().query_group(query_id);
+    // An aggregation over a stream keeps its state in a changelog topic, named as ksqlDB's;
+    // over a table it rebuilds its state by replaying the input (its retractions need each
+    // source row's previous contribution, which the changelog does not hold).
+    let changelog_topic = match &plan {
+        QueryPlan::Aggregate(_) if source.source_type == SourceType::Stream => {
+            let topic = format!("{group}-Aggregate-Aggregate-Materialize-changelog");
+            ensure_topic(engine, &topic, Some(1))?;
+            Some(topic)
+        }
+        _ => None,
+    };
     let earliest = crate::config::from_earliest(&session.properties, &engine.config().properties);
     let query = Arc::new(PersistentQuery::new(
         query_id.to_string(),
@@ -499,6 +510,7 @@ fn start_query(
             strict_timestamps: property(engine, session, "ksql.timestamp.throw.on.invalid")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
             coalesce: cache_bytes(engine, session) > 0,
+            changelog_topic,
         },
     )?);
     query.init_offsets(engine.log().as_ref(), earliest)?;

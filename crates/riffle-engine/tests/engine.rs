@@ -207,3 +207,63 @@ fn aggregation_updates_are_coalesced_per_commit_unless_the_cache_is_off() {
         assert_eq!(last_u1.and_then(|(_, v)| v.as_deref()), Some(r#"{"N":3}"#));
     }
 }
+
+/// Runs a session-window aggregation over two batches of input, restarting the engine between
+/// them when `restart`; returns the sink's records and the changelog's record count.
+fn session_totals(restart: bool) -> (Vec<(Option<String>, Option<String>)>, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let mut p = props();
+    p.insert("cache.max.bytes.buffering".into(), "0".into());
+    let run = |engine: &Engine, sql: &str| {
+        if let Err(e) = engine.execute(sql, &p, &HashMap::new()) {
+            panic!("{sql}: {e}");
+        }
+    };
+    let insert = |engine: &Engine, rows: &[(&str, i64, i64)]| {
+        for (user, ts, amount) in rows {
+            run(
+                engine,
+                &format!("INSERT INTO SPEND (ROWTIME, USER_ID, AMOUNT) VALUES ({ts}, '{user}', {amount});"),
+            );
+        }
+        engine.run_until_idle().unwrap();
+    };
+    let mut engine = Engine::open(config.clone()).unwrap();
+    run(&engine, "CREATE STREAM SPEND (USER_ID STRING KEY, AMOUNT BIGINT) WITH (kafka_topic='spend', value_format='JSON');");
+    run(&engine, "CREATE TABLE SESSIONS AS SELECT USER_ID, COUNT(*) AS N, SUM(AMOUNT) AS TOTAL, COLLECT_LIST(AMOUNT) AS AMOUNTS FROM SPEND WINDOW SESSION (10 SECONDS) GROUP BY USER_ID HAVING COUNT(*) > 1;");
+    insert(
+        &engine,
+        &[("a", 1_000, 5), ("b", 2_000, 7), ("a", 4_000, 1)],
+    );
+    if restart {
+        drop(engine);
+        engine = Engine::open(config.clone()).unwrap();
+    }
+    insert(
+        &engine,
+        &[("a", 9_000, 2), ("b", 30_000, 3), ("b", 35_000, 4)],
+    );
+    let changelog: u64 = engine
+        .log()
+        .topics()
+        .into_iter()
+        .filter(|t| {
+            t.name
+                .ends_with("-Aggregate-Aggregate-Materialize-changelog")
+        })
+        .map(|t| engine.log().end_offset(&t.name, 0).unwrap())
+        .sum();
+    (values(&engine, "SESSIONS"), changelog)
+}
+
+#[test]
+fn aggregation_state_is_restored_from_its_changelog() {
+    let (uninterrupted, _) = session_totals(false);
+    let (restarted, changelog) = session_totals(true);
+    assert!(changelog > 0, "the state was written to the changelog");
+    assert_eq!(restarted, uninterrupted);
+}

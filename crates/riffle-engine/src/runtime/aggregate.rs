@@ -18,6 +18,7 @@ use riffle_planner::AggregatePlan;
 use riffle_sql::WindowExpr;
 
 use crate::catalog::Source;
+use crate::runtime::agg_changelog::{Changelog, Snapshot};
 use crate::runtime::decode::DecodedBatch;
 use crate::runtime::encode::SinkEncoder;
 use crate::window::{grace_ms, time_windows, KeyWindow};
@@ -78,6 +79,8 @@ struct AggState {
     pending_keys: HashMap<Vec<u8>, GroupKey>,
     /// Groups whose last emitted row passed HAVING (and so exists downstream).
     visible: HashSet<GroupKey>,
+    /// Groups changed since the last changelog write (only tracked with a changelog).
+    dirty: HashSet<GroupKey>,
 }
 
 /// A running aggregation.
@@ -89,6 +92,8 @@ pub(crate) struct Aggregator {
     encoder: Option<SinkEncoder>,
     key_window: Option<KeyWindow>,
     coalesce: bool,
+    /// Where the state is written for restarts (stream sources; table sources replay instead).
+    changelog: Option<Changelog>,
     state: Mutex<AggState>,
 }
 
@@ -109,6 +114,7 @@ impl Aggregator {
             source_keys,
             encoder,
             coalesce: false,
+            changelog: None,
             plan,
             state: Mutex::new(AggState {
                 stream_time: i64::MIN,
@@ -122,6 +128,98 @@ impl Aggregator {
     pub(crate) fn with_coalescing(mut self, coalesce: bool) -> Self {
         self.coalesce = coalesce;
         self
+    }
+
+    /// Writes the state to `changelog` (in each step's commit) and restores it from there.
+    pub(crate) fn with_changelog(mut self, changelog: Option<Changelog>) -> Self {
+        self.changelog = changelog;
+        self
+    }
+
+    /// The changelog topic, when the state has one.
+    pub(crate) fn changelog_topic(&self) -> Option<&str> {
+        self.changelog.as_ref().map(|c| c.topic.as_str())
+    }
+
+    /// Changelog records for the groups changed since the last call.
+    pub(crate) fn take_changelog(&self) -> Result<Vec<Record>> {
+        let Some(changelog) = &self.changelog else {
+            return Ok(Vec::new());
+        };
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| EngineError::Internal("aggregate state lock poisoned".into()))?;
+        let dirty: Vec<GroupKey> = state.dirty.drain().collect();
+        let entries: Vec<(Vec<ScalarValue>, i64, Option<Snapshot>)> = dirty
+            .into_iter()
+            .map(|gk| {
+                let snapshot = state.groups.get(&gk).map(|g| Snapshot {
+                    states: g.states.clone(),
+                    timestamp: g.timestamp,
+                    end: g.end,
+                    visible: state.visible.contains(&gk),
+                    pending: state.pending_keys.contains_key(&pending_id(&gk)),
+                });
+                (gk.0, gk.1, snapshot)
+            })
+            .collect();
+        changelog.encode(&entries)
+    }
+
+    /// Rebuilds the state from changelog records (in log order).
+    pub(crate) fn restore_from(&self, records: &[riffle_log::ConsumedRecord]) -> Result<()> {
+        let Some(changelog) = &self.changelog else {
+            return Ok(());
+        };
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| EngineError::Internal("aggregate state lock poisoned".into()))?;
+        for chunk in records.chunks(4096) {
+            for (key, start, snapshot) in changelog.decode(chunk)? {
+                let gk = (key, start);
+                let id = pending_id(&gk);
+                state.visible.remove(&gk);
+                state.pending_keys.remove(&id);
+                match snapshot {
+                    None => {
+                        state.groups.remove(&gk);
+                    }
+                    Some(s) => {
+                        state.stream_time = state.stream_time.max(s.timestamp);
+                        if s.visible {
+                            state.visible.insert(gk.clone());
+                        }
+                        if s.pending {
+                            state.pending.insert((s.end, id.clone()));
+                            state.pending_keys.insert(id, gk.clone());
+                        }
+                        state.groups.insert(
+                            gk,
+                            Group {
+                                states: s.states,
+                                timestamp: s.timestamp,
+                                end: s.end,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        // Pending entries whose group is gone or no longer pending are dropped lazily by
+        // `flush_closed`; session lists are derived from the groups.
+        let sessions: Vec<(Vec<ScalarValue>, (i64, i64))> = state
+            .groups
+            .iter()
+            .map(|((k, start), g)| (k.clone(), (*start, g.end)))
+            .collect();
+        if matches!(self.plan.window, Some(WindowExpr::Session { .. })) {
+            for (k, span) in sessions {
+                state.sessions.entry(k).or_default().push(span);
+            }
+        }
+        Ok(())
     }
 
     /// The plan being run.
@@ -179,8 +277,18 @@ impl Aggregator {
             .plan
             .group_by
             .iter()
-            .map(|g| riffle_planner::evaluate_rows(g.expr.as_ref(), batch, &mut row_errors))
-            .collect();
+            .map(|g| {
+                // Keys are compared as ScalarValues, also against keys restored from the
+                // changelog: normalise to the declared type (e.g. Utf8View → Utf8).
+                let a = riffle_planner::evaluate_rows(g.expr.as_ref(), batch, &mut row_errors);
+                let ty = g.ty.to_arrow();
+                if a.data_type() == &ty {
+                    Ok(a)
+                } else {
+                    cast(&a, &ty)
+                }
+            })
+            .collect::<std::result::Result<_, _>>()?;
         let args: Vec<Vec<ArrayRef>> = self
             .plan
             .aggregates
@@ -337,6 +445,9 @@ impl Aggregator {
         let mut merged = self.initial();
         let mut timestamp = ts;
         for (s, e) in &merging {
+            if self.changelog.is_some() {
+                state.dirty.insert((key.clone(), *s));
+            }
             if let Some(old) = state.groups.remove(&(key.clone(), *s)) {
                 for (i, call) in self.plan.aggregates.iter().enumerate() {
                     merged[i] = call
@@ -432,8 +543,11 @@ impl Aggregator {
         group: &Group,
         out: &mut Vec<Emitted>,
     ) -> Result<()> {
+        if self.changelog.is_some() {
+            state.dirty.insert(gk.clone());
+        }
         if self.plan.emit_final {
-            let id = format!("{:?}", gk).into_bytes();
+            let id = pending_id(&gk);
             state.pending.insert((group.end, id.clone()));
             state.pending_keys.insert(id, gk);
             return Ok(());
@@ -621,6 +735,11 @@ fn coalesced(rows: Vec<Emitted>) -> Vec<Emitted> {
         .filter(|(i, r)| last.get(&(r.key.clone(), r.start)) == Some(i))
         .map(|(_, r)| r)
         .collect()
+}
+
+/// The EMIT FINAL bookkeeping id of a group.
+fn pending_id(gk: &GroupKey) -> Vec<u8> {
+    format!("{gk:?}").into_bytes()
 }
 
 fn null_key_error() -> String {

@@ -1,5 +1,6 @@
 //! Running queries: decoding records into batches, evaluating plans, encoding results.
 
+pub(crate) mod agg_changelog;
 pub(crate) mod aggregate;
 pub(crate) mod decode;
 pub(crate) mod encode;

@@ -10,6 +10,7 @@ use riffle_log::{Append, Log, OffsetCommit, Transaction};
 use riffle_planner::{select_rows, AggregatePlan, SelectPlan};
 
 use crate::catalog::{Source, SourceType};
+use crate::runtime::agg_changelog::Changelog;
 use crate::runtime::aggregate::Aggregator;
 use crate::runtime::decode::{select_vec, DecodedBatch, SourceDecoder};
 use crate::runtime::encode::SinkEncoder;
@@ -24,6 +25,8 @@ pub(crate) struct QueryOptions {
     pub strict_timestamps: bool,
     /// Aggregations emit only a key's last update per commit (`cache.max.bytes.buffering` > 0).
     pub coalesce: bool,
+    /// The changelog topic of an aggregation's state, when it has one.
+    pub changelog_topic: Option<String>,
 }
 
 /// What a persistent query computes.
@@ -73,6 +76,7 @@ impl PersistentQuery {
         let QueryOptions {
             strict_timestamps,
             coalesce,
+            changelog_topic,
         } = options;
         let (decoder, operator) = match plan {
             QueryPlan::Select(plan) => (
@@ -87,9 +91,16 @@ impl PersistentQuery {
             QueryPlan::Aggregate(plan) => (
                 SourceDecoder::new(source.clone(), plan.input.clone())
                     .with_strict_timestamps(strict_timestamps),
-                Operator::Aggregate(
-                    Aggregator::new(plan, &source, Some(&sink)).with_coalescing(coalesce),
-                ),
+                {
+                    let changelog = changelog_topic
+                        .map(|t| Changelog::new(t, &plan))
+                        .transpose()?;
+                    Operator::Aggregate(
+                        Aggregator::new(plan, &source, Some(&sink))
+                            .with_coalescing(coalesce)
+                            .with_changelog(changelog),
+                    )
+                },
             ),
         };
         Ok(PersistentQuery {
@@ -157,6 +168,23 @@ impl PersistentQuery {
             return Ok(());
         }
         let log = engine.log().as_ref();
+        if let Some(topic) = agg.changelog_topic() {
+            if log.topic(topic).is_some() {
+                let mut records = Vec::new();
+                let mut from = 0;
+                loop {
+                    let batch = log.fetch(topic, 0, from, 4096)?;
+                    let Some(last) = batch.last() else { break };
+                    from = last.offset + 1;
+                    records.extend(batch);
+                }
+                agg.restore_from(&records)?;
+                if !records.is_empty() {
+                    tracing::info!(query = %self.id, records = records.len(), "restored aggregation state from its changelog");
+                }
+                return Ok(());
+            }
+        }
         let mut replayed = 0usize;
         for p in 0..self.partitions(log)? {
             let start = log
@@ -255,6 +283,17 @@ impl PersistentQuery {
                     record,
                 })
                 .collect();
+            if let Operator::Aggregate(agg) = &self.operator {
+                if let Some(topic) = agg.changelog_topic() {
+                    let topic = topic.to_string();
+                    txn.appends
+                        .extend(agg.take_changelog()?.into_iter().map(|record| Append {
+                            topic: topic.clone(),
+                            partition: Some(0),
+                            record,
+                        }));
+                }
+            }
             txn.offsets.push(OffsetCommit {
                 group: self.group.clone(),
                 topic: self.source.topic.clone(),
