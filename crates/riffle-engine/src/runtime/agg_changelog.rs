@@ -29,6 +29,9 @@ pub(crate) struct Snapshot {
     pub pending: bool,
 }
 
+/// One changelog entry: a group's key values, window start, and snapshot (None: removed).
+pub(crate) type Entry = (Vec<ScalarValue>, i64, Option<Snapshot>);
+
 /// Encodes and decodes an aggregation's changelog records.
 pub(crate) struct Changelog {
     /// The changelog topic.
@@ -77,10 +80,7 @@ impl Changelog {
     }
 
     /// Records for changed groups: `(key values, window start, snapshot or removal)`.
-    pub(crate) fn encode(
-        &self,
-        entries: &[(Vec<ScalarValue>, i64, Option<Snapshot>)],
-    ) -> Result<Vec<Record>> {
+    pub(crate) fn encode(&self, entries: &[Entry]) -> Result<Vec<Record>> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -139,10 +139,7 @@ impl Changelog {
     }
 
     /// Decodes changelog records, in order.
-    pub(crate) fn decode(
-        &self,
-        records: &[ConsumedRecord],
-    ) -> Result<Vec<(Vec<ScalarValue>, i64, Option<Snapshot>)>> {
+    pub(crate) fn decode(&self, records: &[ConsumedRecord]) -> Result<Vec<Entry>> {
         let keys: Vec<Option<&[u8]>> = records.iter().map(|r| r.record.key.as_deref()).collect();
         let values: Vec<Option<&[u8]>> =
             records.iter().map(|r| r.record.value.as_deref()).collect();

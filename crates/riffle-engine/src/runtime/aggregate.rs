@@ -18,7 +18,7 @@ use riffle_planner::AggregatePlan;
 use riffle_sql::WindowExpr;
 
 use crate::catalog::Source;
-use crate::runtime::agg_changelog::{Changelog, Snapshot};
+use crate::runtime::agg_changelog::{Changelog, Entry, Snapshot};
 use crate::runtime::decode::DecodedBatch;
 use crate::runtime::encode::SinkEncoder;
 use crate::window::{grace_ms, time_windows, KeyWindow};
@@ -151,7 +151,7 @@ impl Aggregator {
             .lock()
             .map_err(|_| EngineError::Internal("aggregate state lock poisoned".into()))?;
         let dirty: Vec<GroupKey> = state.dirty.drain().collect();
-        let entries: Vec<(Vec<ScalarValue>, i64, Option<Snapshot>)> = dirty
+        let entries: Vec<Entry> = dirty
             .into_iter()
             .map(|gk| {
                 let snapshot = state.groups.get(&gk).map(|g| Snapshot {
