@@ -208,9 +208,12 @@ fn aggregation_updates_are_coalesced_per_commit_unless_the_cache_is_off() {
     }
 }
 
+/// Records of a topic as (key, value) text.
+type Rows = Vec<(Option<String>, Option<String>)>;
+
 /// Runs a session-window aggregation over two batches of input, restarting the engine between
 /// them when `restart`; returns the sink's records and the changelog's record count.
-fn session_totals(restart: bool) -> (Vec<(Option<String>, Option<String>)>, u64) {
+fn session_totals(restart: bool) -> (Rows, u64) {
     let dir = tempfile::tempdir().unwrap();
     let config = EngineConfig {
         data_dir: Some(dir.path().to_path_buf()),
