@@ -160,14 +160,14 @@
   const NUMERIC = /^(TINYINT|SMALLINT|INT|INTEGER|BIGINT|DOUBLE|FLOAT|REAL|DECIMAL)\b/i;
 
   /** A table from column names (optionally with types) and rows of values. */
-  function grid(columns, rows, types) {
+  function grid(columns, rows, types, fit) {
     const numeric = columns.map((_, i) => types && types[i]
       ? NUMERIC.test(types[i])
       : rows.length > 0 && rows.every((r) => r[i] == null || typeof r[i] === "number"));
     const head = el("tr", {}, columns.map((c, i) =>
       el("th", { class: numeric[i] ? "num" : null }, c, types && types[i] ? el("span", { class: "type" }, types[i]) : null)));
     const body = el("tbody", {}, rows.map((r) => el("tr", {}, r.map(cell))));
-    return el("div", { class: "table-wrap" }, el("table", { class: "grid" }, el("thead", {}, head), body));
+    return el("div", { class: fit ? "table-wrap fit" : "table-wrap" }, el("table", { class: "grid" }, el("thead", {}, head), body));
   }
 
   function kv(pairs) {
@@ -189,7 +189,7 @@
     const parts = [
       el("p", { class: "sub-title" }, d.name, el("span", { class: "tag" }, `${d.type}${d.windowed ? " · windowed" : ""}`)),
       grid(["Field", "Type"], (d.fields || []).map((f) =>
-        [f.name, formatSchema(f.schema) + (f.type === "KEY" ? "  (key)" : f.type === "HEADERS" ? "  (headers)" : "")])),
+        [f.name, formatSchema(f.schema) + (f.type === "KEY" ? "  (key)" : f.type === "HEADERS" ? "  (headers)" : "")]), null, true),
       kv([
         ["Kafka topic", d.topic ? `${d.topic} (partitions: ${d.partitions}, replication: ${d.replication})` : ""],
         ["Key format", d.keyFormat],
@@ -237,16 +237,16 @@
           (e.topics || []).map((t) => [t.name, (t.replicaInfo || []).length, (t.replicaInfo || []).join(", ")])));
         break;
       case "properties":
-        nodes.push(grid(["Property", "Scope", "Value"], (e.properties || []).map((p) => [p.name, p.scope, p.value])));
+        nodes.push(grid(["Property", "Scope", "Value"], (e.properties || []).map((p) => [p.name, p.scope, p.value]), null, true));
         break;
       case "function_names":
-        nodes.push(grid(["Function", "Type", "Category"], (e.functions || []).map((f) => [f.name, f.type, f.category])));
+        nodes.push(grid(["Function", "Type", "Category"], (e.functions || []).map((f) => [f.name, f.type, f.category]), null, true));
         break;
       case "queryDescription": {
         const q = e.queryDescription || {};
         nodes.push(kv([["Query ID", q.id], ["State", q.state], ["Sources", (q.sources || []).join(", ")],
           ["Sinks", (q.sinks || []).join(", ")], ["Statement", q.statementText]]));
-        if (q.fields) nodes.push(grid(["Field", "Type"], q.fields.map((f) => [f.name, formatSchema(f.schema)])));
+        if (q.fields) nodes.push(grid(["Field", "Type"], q.fields.map((f) => [f.name, formatSchema(f.schema)]), null, true));
         if (q.executionPlan || q.topology) nodes.push(el("pre", { class: "block" }, q.executionPlan || q.topology));
         break;
       }
@@ -439,7 +439,6 @@
 
     function flush() {
       scheduled = false;
-      if (!pending.length) return;
       const atBottom = wrap && wrap.scrollHeight - wrap.scrollTop - wrap.clientHeight < 30;
       if (log) {
         log.append(pending.join("\n") + "\n");
