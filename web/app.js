@@ -475,7 +475,7 @@
       table = view.querySelector("table");
       tbody = table.querySelector("tbody");
       c.body.append(view);
-      if (queryId) c.info.prepend(el("span", { class: "muted", title: "Query id" }, queryId + " "));
+      if (queryId) c.info.prepend(el("span", { class: "muted", title: "Query id (what Stop sends to /close-query)" }, queryId));
       setStatus(isPush ? "streaming" : "running", "run");
     }
 
@@ -729,7 +729,11 @@
   } else {
     try { editor.value = localStorage.getItem("riffle.editor") || ""; } catch (_) { /* private mode */ }
   }
-  setInterval(refreshSidebar, REFRESH_MS);
-  setInterval(refreshInfo, 4 * REFRESH_MS);
+  // Background tabs do not poll; coming back refreshes at once.
+  setInterval(() => { if (!document.hidden) refreshSidebar(); }, REFRESH_MS);
+  setInterval(() => { if (!document.hidden) refreshInfo(); }, 4 * REFRESH_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) { refreshSidebar(); refreshInfo(); }
+  });
   window.addEventListener("beforeunload", () => { for (const h of [...running]) h.stop(); });
 })();
