@@ -1,11 +1,9 @@
 //! Server information and probes: `/info`, `/healthcheck`, `/chc/*`, `/clusterStatus`,
-//! `/is_valid_property/{p}`, `/v1/metadata…` and `/` (web UI).
-
-use std::path::PathBuf;
+//! `/is_valid_property/{p}` and `/v1/metadata…`.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -168,24 +166,6 @@ pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
 /// `GET /v1/metadata/id`.
 pub(crate) async fn metadata_id(State(state): State<AppState>) -> Response {
     Json(cluster_id(&state)).into_response()
-}
-
-/// Where the web UI lives: `$RIFFLE_WEB_DIR/index.html`, else `web/index.html` under the
-/// working directory.
-fn web_index() -> PathBuf {
-    std::env::var_os("RIFFLE_WEB_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("web"))
-        .join("index.html")
-}
-
-/// `GET /`: the web UI when installed, else a 307 to `/info` as ksqlDB does.
-// TODO: embed a small single-page UI in the binary instead of reading it from disk.
-pub(crate) async fn root() -> Response {
-    match tokio::fs::read_to_string(web_index()).await {
-        Ok(html) => Html(html).into_response(),
-        Err(_) => Redirect::temporary("/info").into_response(),
-    }
 }
 
 /// Fallback for unknown routes: a 404 with the error envelope.

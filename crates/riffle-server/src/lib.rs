@@ -9,7 +9,8 @@
 //! | `POST /ksql`, `POST /ksql/terminate`, `GET /status[/{type}/{entity}/{action}]` | `ksql` |
 //! | `POST /query`, `POST /query-stream`, `POST /close-query` | `query` (PRINT in `print`) |
 //! | `POST /inserts-stream` (HTTP/2 only) | `inserts` |
-//! | `GET /info`, `/healthcheck`, `/chc/live`, `/chc/ready`, `/clusterStatus`, `/is_valid_property/{p}`, `/v1/metadata[/id]`, `/` | `info` |
+//! | `GET /info`, `/healthcheck`, `/chc/live`, `/chc/ready`, `/clusterStatus`, `/is_valid_property/{p}`, `/v1/metadata[/id]` | `info` |
+//! | `GET /` (browsers; others are redirected to `/info`), `GET /ui/{file}`: the web UI | `web` |
 //! | `GET /metrics` (Prometheus text) | `metrics` |
 
 #![warn(missing_docs)]
@@ -26,6 +27,7 @@ mod print_format;
 mod query;
 mod sql_text;
 mod state;
+mod web;
 
 use std::future::Future;
 
@@ -58,7 +60,8 @@ pub fn router(engine: Engine) -> Router {
 
 fn build_router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(info::root))
+        .route("/", get(web::root))
+        .route("/ui/{file}", get(web::asset))
         .route("/ksql", post(ksql::ksql))
         .route("/ksql/terminate", post(ksql::terminate))
         .route("/query", post(query::query))

@@ -75,6 +75,45 @@ async fn info_health_and_probes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_ui_for_browsers_redirect_for_others() {
+    let server = Server::start().await;
+    let browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let resp = server.http1("GET", "/", Some(browser_accept), "").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = text(resp).await;
+    assert!(page.contains("<title>Riffle SQL console</title>"), "{page}");
+    assert!(page.contains("/ui/app.js") && page.contains("/ui/app.css"));
+
+    for (path, content_type, needle) in [
+        ("/ui/app.js", "text/javascript", "/query-stream"),
+        ("/ui/app.css", "text/css", "font-family"),
+    ] {
+        let resp = server.http1("GET", path, None, "").await;
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(content_type));
+        assert!(text(resp).await.contains(needle), "{path}");
+    }
+    let (status, body) = server.get("/ui/nope.js").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(parse(&body)["error_code"], 40400);
+
+    // API clients keep ksqlDB's redirect.
+    for accept in [None, Some("*/*"), Some("application/json")] {
+        let resp = server.http1("GET", "/", accept, "").await;
+        assert_eq!(resp.status(), StatusCode::TEMPORARY_REDIRECT, "{accept:?}");
+        assert_eq!(resp.headers()["location"], "/info");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statements_and_error_envelopes() {
     let server = Server::start().await;
     let created = server
