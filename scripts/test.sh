@@ -15,3 +15,5 @@ if [ -d "$conformance" ]; then
 else
   echo "warning: $conformance not found; conformance ratchet skipped" >&2
 fi
+# Existing ksqlDB client libraries work unmodified.
+scripts/clients/run.sh
