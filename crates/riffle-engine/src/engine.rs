@@ -179,6 +179,18 @@ impl Engine {
         crate::runtime::push::start(self, sql, properties, variables)
     }
 
+    /// Counters and consumer lag of every running persistent query.
+    pub fn query_metrics(&self) -> Vec<crate::QueryMetrics> {
+        let running: Vec<Arc<PersistentQuery>> = match self.lock_state() {
+            Ok(state) => state.running.values().cloned().collect(),
+            Err(_) => return Vec::new(),
+        };
+        running
+            .iter()
+            .map(|q| q.metrics(self.log().as_ref()))
+            .collect()
+    }
+
     /// Stops a push query by id; false when there is no such query.
     pub fn close_push_query(&self, id: &str) -> bool {
         crate::runtime::push::close(self, id)

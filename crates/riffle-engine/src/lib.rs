@@ -26,4 +26,5 @@ pub use catalog::{Catalog, QueryInfo, QueryState, Source, SourceType, TimestampC
 pub use config::{EngineConfig, Properties};
 pub use engine::{Engine, StatementFailure};
 pub use error::{EngineError, Result};
+pub use runtime::persistent::QueryMetrics;
 pub use runtime::push::{PushMessage, PushQuery};

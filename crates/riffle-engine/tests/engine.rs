@@ -270,3 +270,27 @@ fn aggregation_state_is_restored_from_its_changelog() {
     assert!(changelog > 0, "the state was written to the changelog");
     assert_eq!(restarted, uninterrupted);
 }
+
+#[test]
+fn query_metrics_count_records_and_lag() {
+    let engine = Engine::open(EngineConfig::default()).unwrap();
+    exec(&engine, "CREATE STREAM M (K STRING KEY, V INT) WITH (kafka_topic='m', value_format='JSON', partitions=2);");
+    exec(
+        &engine,
+        "CREATE STREAM BIG_M AS SELECT K, V FROM M WHERE V > 1;",
+    );
+    for (k, v) in [("a", 1), ("b", 2), ("c", 3)] {
+        exec(
+            &engine,
+            &format!("INSERT INTO M (K, V) VALUES ('{k}', {v});"),
+        );
+    }
+    let before = engine.query_metrics();
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].lag.iter().map(|(_, l)| l).sum::<u64>(), 3);
+    engine.run_until_idle().unwrap();
+    let after = &engine.query_metrics()[0];
+    assert_eq!(after.id, "CSAS_BIG_M_0");
+    assert_eq!((after.consumed, after.produced, after.errors), (3, 2, 0));
+    assert!(after.lag.iter().all(|(_, l)| *l == 0), "{:?}", after.lag);
+}

@@ -101,12 +101,59 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     );
     let _ = writeln!(out, "# TYPE riffle_sources gauge");
     let _ = writeln!(out, "riffle_sources {}", catalog.sources.len());
+    write_query_metrics(&mut out, &state.engine().query_metrics());
     let mut resp = out.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     resp
+}
+
+/// Reads one counter of a query's metrics.
+type Counter = fn(&riffle_engine::QueryMetrics) -> u64;
+
+/// Per persistent query: records in, out and failed, and consumer lag per input partition.
+fn write_query_metrics(out: &mut String, queries: &[riffle_engine::QueryMetrics]) {
+    let counters: [(&str, &str, Counter); 3] = [
+        (
+            "riffle_query_records_consumed_total",
+            "Input records a persistent query has processed since the server started.",
+            |q| q.consumed,
+        ),
+        (
+            "riffle_query_records_produced_total",
+            "Records a persistent query has written to its sink since the server started.",
+            |q| q.produced,
+        ),
+        (
+            "riffle_query_processing_errors_total",
+            "Records a persistent query could not process (bad input, expression errors, late records).",
+            |q| q.errors,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for q in queries {
+            let _ = writeln!(out, "{name}{{query=\"{}\"}} {}", escape(&q.id), value(q));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP riffle_query_consumer_lag Records in an input partition a persistent query has not processed yet."
+    );
+    let _ = writeln!(out, "# TYPE riffle_query_consumer_lag gauge");
+    for q in queries {
+        for (partition, lag) in &q.lag {
+            let _ = writeln!(
+                out,
+                "riffle_query_consumer_lag{{query=\"{}\",topic=\"{}\",partition=\"{partition}\"}} {lag}",
+                escape(&q.id),
+                escape(&q.topic)
+            );
+        }
+    }
 }
 
 /// Escapes a Prometheus label value.

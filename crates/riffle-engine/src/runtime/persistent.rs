@@ -1,7 +1,7 @@
 //! A persistent query: reads its source from committed offsets, writes results and the new
 //! offsets in one atomic log commit, so a crash at any point neither loses nor duplicates output.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +18,57 @@ use crate::{Engine, EngineError, Result};
 
 /// Records read per partition per step: large enough to amortise per-batch costs.
 const BATCH: usize = 2048;
+
+/// Counters of a running query.
+#[derive(Default)]
+struct QueryStats {
+    consumed: AtomicU64,
+    produced: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// What a running persistent query has done, for the metrics endpoint.
+#[derive(Debug, Clone)]
+pub struct QueryMetrics {
+    /// Query id.
+    pub id: String,
+    /// Input topic.
+    pub topic: String,
+    /// Records read since the query started in this process.
+    pub consumed: u64,
+    /// Records written to the sink since then.
+    pub produced: u64,
+    /// Records that failed (deserialization, expressions, late records) since then.
+    pub errors: u64,
+    /// Consumer lag per input partition: records not yet processed.
+    pub lag: Vec<(u32, u64)>,
+}
+
+impl PersistentQuery {
+    /// The query's counters and current lag.
+    pub(crate) fn metrics(&self, log: &dyn Log) -> QueryMetrics {
+        let partitions = self.partitions(log).unwrap_or(0);
+        let lag = (0..partitions)
+            .map(|p| {
+                let end = log.end_offset(&self.source.topic, p).unwrap_or(0);
+                let done = log
+                    .committed_offset(&self.group, &self.source.topic, p)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0);
+                (p, end.saturating_sub(done))
+            })
+            .collect();
+        QueryMetrics {
+            id: self.id.clone(),
+            topic: self.source.topic.clone(),
+            consumed: self.stats.consumed.load(Ordering::Relaxed),
+            produced: self.stats.produced.load(Ordering::Relaxed),
+            errors: self.stats.errors.load(Ordering::Relaxed),
+            lag,
+        }
+    }
+}
 
 /// Settings of a persistent query taken from its properties.
 pub(crate) struct QueryOptions {
@@ -58,6 +109,8 @@ pub(crate) struct PersistentQuery {
     operator: Operator,
     decoder: SourceDecoder,
     stopped: AtomicBool,
+    /// Counters since the query started in this process.
+    stats: QueryStats,
     /// Whether a stateful operator's state has been rebuilt (see `restore`).
     restored: AtomicBool,
     /// One step at a time: steps read and commit offsets.
@@ -112,6 +165,7 @@ impl PersistentQuery {
             decoder,
             stopped: AtomicBool::new(false),
             restored: AtomicBool::new(false),
+            stats: QueryStats::default(),
             step_lock: Mutex::new(()),
         })
     }
@@ -275,6 +329,7 @@ impl PersistentQuery {
                 }
                 other => other,
             })?;
+            let produced = out.len() as u64;
             txn.appends = out
                 .into_iter()
                 .map(|record| Append {
@@ -302,6 +357,13 @@ impl PersistentQuery {
             });
             crate::runtime::push::log_processing_errors(engine, &self.id, &errors, &mut txn);
             log.commit(txn)?;
+            self.stats
+                .consumed
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
+            self.stats.produced.fetch_add(produced, Ordering::Relaxed);
+            self.stats
+                .errors
+                .fetch_add(errors.len() as u64, Ordering::Relaxed);
         }
         Ok(consumed)
     }
