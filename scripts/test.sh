@@ -7,13 +7,14 @@ scripts/setup.sh
 export CARGO_TERM_COLOR=never
 cargo build --bin riffle
 cargo test --workspace
+riffle="${CARGO_TARGET_DIR:-target}/debug/riffle"
 conformance=../shared/conformance/ksql
 if [ -d "$conformance" ]; then
-  report=target/conformance-report.jsonl
-  target/debug/riffle test "$conformance" --json-report "$report"
-  target/debug/riffle test --check-ratchet sql-tests/conformance-passing.txt --json-report "$report"
+  report="${CARGO_TARGET_DIR:-target}/conformance-report.jsonl"
+  "$riffle" test "$conformance" --json-report "$report"
+  "$riffle" test --check-ratchet sql-tests/conformance-passing.txt --json-report "$report"
 else
   echo "warning: $conformance not found; conformance ratchet skipped" >&2
 fi
 # Existing ksqlDB client libraries work unmodified.
-scripts/clients/run.sh
+RIFFLE="$riffle" scripts/clients/run.sh

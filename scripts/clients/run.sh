@@ -3,7 +3,7 @@
 # directory and runs the unmodified ksql-python-ng client against it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-riffle=${RIFFLE:-target/debug/riffle}
+riffle=${RIFFLE:-${CARGO_TARGET_DIR:-target}/debug/riffle}
 venv=target/clients-venv
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
