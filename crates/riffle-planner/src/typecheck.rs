@@ -68,6 +68,35 @@ pub(crate) fn check(
     }
 }
 
+/// A windowed aggregation's WHERE runs on the input rows, before any window exists: ksqlDB
+/// accepts `WINDOWSTART`/`WINDOWEND` there syntactically (they are columns of the result) but
+/// then fails to type them. Sources that have the columns (windowed sources) are fine.
+pub(crate) fn check_window_bounds_in_where(expr: &Expr, schema: &DFSchema) -> Result<()> {
+    let mut unknown = None;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| {
+        if let Expr::Identifier(id) = e {
+            let name = if id.quote_style.is_some() {
+                id.value.clone()
+            } else {
+                id.value.to_uppercase()
+            };
+            let bound =
+                name == crate::aggregate::WINDOWSTART || name == crate::aggregate::WINDOWEND;
+            if bound && !schema.fields().iter().any(|f| f.name() == &name) {
+                unknown = Some(name);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    match unknown {
+        Some(name) => Err(PlanError::Invalid(format!(
+            "Error in WHERE expression: Unknown column {name}."
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn check_columns(expr: &Expr, schema: &DFSchema, clause: Clause) -> Result<()> {
     // Names that are not columns: lambda parameters and struct field names after `->`.
     let mut skip = HashSet::new();
@@ -145,6 +174,9 @@ impl Visitor for FindMissing<'_> {
     }
 }
 
+/// ksqlDB's advice after a comparison with the NULL literal.
+const NULL_HINT: &str = "Use 'IS NULL' or 'IS NOT NULL' instead.";
+
 struct Comparisons<'a> {
     planner: &'a ExprPlanner,
     schema: &'a DFSchema,
@@ -168,7 +200,23 @@ impl Visitor for Comparisons<'_> {
         };
         let (lt, rt) = (l.ty, r.ty);
         let null = |e: &Expr| matches!(e, Expr::Value(v) if v.value == datafusion::sql::sqlparser::ast::Value::Null);
-        if null(left) || null(right) || comparable(&lt, &rt, op) {
+        if null(left) || null(right) {
+            // ksqlDB names the operand types, the untyped NULL literal as `NULL`.
+            let name = |e: &Expr, t: &SqlType| {
+                if null(e) {
+                    "NULL".to_string()
+                } else {
+                    t.to_string()
+                }
+            };
+            self.error = Some(format!(
+                "Comparison with NULL not supported: {} {op} {}\n{NULL_HINT}",
+                name(left, &lt),
+                name(right, &rt)
+            ));
+            return ControlFlow::Break(());
+        }
+        if comparable(&lt, &rt, op) {
             return ControlFlow::Continue(());
         }
         self.error = Some(format!(

@@ -62,7 +62,8 @@ pub(crate) fn run(
         match &query.where_clause {
             // ksqlDB quotes the WHERE clause of a pull query in its type errors.
             Some(w) if message.starts_with("Error in WHERE expression") => {
-                let text = match w {
+                let w = ksql_null_literals(w);
+                let text = match &w {
                     datafusion::sql::sqlparser::ast::Expr::BinaryOp { .. } => format!("({w})"),
                     other => other.to_string(),
                 };
@@ -295,4 +296,19 @@ fn mentions(text: &str, name: &str) -> bool {
     text.to_ascii_uppercase()
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|w| w == name)
+}
+
+/// `e` with its NULL literals spelled `null`, as ksqlDB prints them when it quotes a statement.
+fn ksql_null_literals(
+    e: &datafusion::sql::sqlparser::ast::Expr,
+) -> datafusion::sql::sqlparser::ast::Expr {
+    use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Ident, Value};
+    let mut e = e.clone();
+    let _ = visit_expressions_mut(&mut e, |x| {
+        if matches!(x, Expr::Value(v) if v.value == Value::Null) {
+            *x = Expr::Identifier(Ident::new("null"));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    e
 }
