@@ -55,9 +55,13 @@ pub(crate) fn check(
         planner,
         schema,
         error: None,
+        between: false,
     };
     let _ = expr.visit(&mut v);
     match v.error {
+        // ksqlDB reports BETWEEN's operand types when it compiles the expression, not when it
+        // types the clause.
+        Some(msg) if v.between => Err(PlanError::Invalid(format!("Invalid expression: {msg}"))),
         Some(msg) => Err(PlanError::Invalid(match clause {
             Clause::Where | Clause::Having => {
                 format!("Error in {} expression: {msg}", clause.name())
@@ -181,11 +185,19 @@ struct Comparisons<'a> {
     planner: &'a ExprPlanner,
     schema: &'a DFSchema,
     error: Option<String>,
+    /// The error is about a BETWEEN's bounds.
+    between: bool,
 }
 
 impl Visitor for Comparisons<'_> {
     type Break = ();
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        if let Expr::Between {
+            expr, low, high, ..
+        } = e
+        {
+            return self.between(expr, low, high);
+        }
         let Expr::BinaryOp { left, op, right } = e else {
             return ControlFlow::Continue(());
         };
@@ -223,6 +235,31 @@ impl Visitor for Comparisons<'_> {
             "Cannot compare {left} ({lt}) to {right} ({rt}) with {op_name}."
         ));
         ControlFlow::Break(())
+    }
+}
+
+impl Comparisons<'_> {
+    /// `expr BETWEEN low AND high` compares `expr >= low` and `expr <= high`.
+    fn between(&mut self, expr: &Expr, low: &Expr, high: &Expr) -> ControlFlow<()> {
+        let Ok(e) = self.planner.plan_unchecked(expr, self.schema) else {
+            return ControlFlow::Continue(());
+        };
+        for (bound, op) in [(low, BinaryOperator::GtEq), (high, BinaryOperator::LtEq)] {
+            let Ok(b) = self.planner.plan_unchecked(bound, self.schema) else {
+                continue;
+            };
+            let null = matches!(bound, Expr::Value(v) if v.value == datafusion::sql::sqlparser::ast::Value::Null);
+            if !null && !comparable(&e.ty, &b.ty, &op) {
+                let name = comparison_name(&op).unwrap_or_default();
+                self.error = Some(format!(
+                    "Cannot compare {expr} ({}) to {bound} ({}) with {name}.",
+                    e.ty, b.ty
+                ));
+                self.between = true;
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
     }
 }
 
