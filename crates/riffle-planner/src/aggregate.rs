@@ -452,7 +452,7 @@ pub fn plan_aggregate(
             columns,
             output: LogicalSchema::new(out_cols),
             repartitioned: true,
-            limit: query.limit,
+            limit: crate::select::limit(query)?,
         },
     })
 }

@@ -149,6 +149,11 @@ pub(crate) fn run(
 /// ksqlDB's restrictions on pull queries.
 fn check_supported(engine: &Engine, query: &Query, source: &Source) -> Result<()> {
     const MORE: &str = "See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";
+    if query.limit.is_some_and(|l| l < 0) {
+        return Err(EngineError::statement(
+            "Pull queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info.",
+        ));
+    }
     if query.window.is_some() {
         return Err(EngineError::statement(format!(
             "Pull queries don't support WINDOW clauses. {MORE}"
