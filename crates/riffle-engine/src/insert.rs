@@ -56,6 +56,29 @@ pub(crate) fn insert_values(
             headers.join(", ")
         )));
     }
+    // System columns are computed by the log, never written (ROWTIME is writable).
+    if let Some(n) = names
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case("ROWPARTITION") || n.eq_ignore_ascii_case("ROWOFFSET"))
+    {
+        return Err(EngineError::statement(format!(
+            "Inserting into column `{}` is not allowed.",
+            n.to_uppercase()
+        )));
+    }
+    if columns.is_some() && names.len() != values.len() {
+        return Err(EngineError::statement(format!(
+            "Failed to prepare statement: Expected number columns and values to match: {}, {}",
+            names.len(),
+            values.len()
+        )));
+    }
+    if let Some(qualifier) = values.iter().find_map(column_qualifier) {
+        // VALUES has no FROM clause, so any qualified column names an unknown source.
+        return Err(EngineError::statement(format!(
+            "Failed to prepare statement: '{qualifier}' is not a valid stream/table name or alias."
+        )));
+    }
     if names.len() != values.len() {
         return Err(EngineError::statement(format!(
             "Failed to prepare statement: Expected a value for each column. Expected Columns: [{}]. Got [{}]",
@@ -174,7 +197,7 @@ fn produce_row(engine: &Engine, source: &Source, given: Vec<(String, ArrayRef)>)
             .map(|(_, a)| a.clone())
     };
     for (n, _) in &given {
-        if n != "ROWTIME" && n != "ROWPARTITION" && source.schema.column(n).is_none() {
+        if n != "ROWTIME" && source.schema.column(n).is_none() {
             return Err(EngineError::statement(format!(
                 "Column name {n} does not exist."
             )));
@@ -188,7 +211,7 @@ fn produce_row(engine: &Engine, source: &Source, given: Vec<(String, ArrayRef)>)
         let target_type = col.ty.to_arrow();
         let arr = match find(&col.name) {
             Some(a) if a.data_type() == &target_type => a,
-            Some(a) => cast(&a, &target_type).map_err(|e| {
+            Some(a) => conform(&a, &target_type).map_err(|e| {
                 EngineError::statement(format!(
                     "Failed to insert values into '{}'. Expected type {} for column {} but got {}: {e}",
                     source.name,
@@ -246,4 +269,58 @@ fn produce_row(engine: &Engine, source: &Source, given: Vec<(String, ArrayRef)>)
         },
     )?;
     Ok(())
+}
+
+/// The qualifier of the first qualified column reference (`FOO.BAR` → `FOO`) in `e`.
+fn column_qualifier(e: &Expr) -> Option<String> {
+    let mut found = None;
+    let _ = sqlparser::ast::visit_expressions(e, |e| {
+        if let Expr::CompoundIdentifier(parts) = e {
+            if let Some(first) = parts.first() {
+                found = Some(match first.quote_style {
+                    Some(_) => first.value.clone(),
+                    None => first.value.to_uppercase(),
+                });
+                return std::ops::ControlFlow::Break(());
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    found
+}
+
+/// Casts `a` to `target`, matching STRUCT fields by name: fields the value lacks are null and
+/// fields the target lacks are dropped, as ksqlDB coerces a `STRUCT(...)` literal to the
+/// column's type (Arrow's cast needs the same field count).
+fn conform(
+    a: &ArrayRef,
+    target: &datafusion::arrow::datatypes::DataType,
+) -> std::result::Result<ArrayRef, datafusion::arrow::error::ArrowError> {
+    use datafusion::arrow::array::{AsArray, StructArray};
+    use datafusion::arrow::datatypes::DataType;
+    match (a.data_type(), target) {
+        (DataType::Struct(from), DataType::Struct(to)) if from != to => {
+            let s = a.as_struct();
+            let children = to
+                .iter()
+                .map(|f| {
+                    let child = from.iter().position(|g| g.name() == f.name()).or_else(|| {
+                        from.iter()
+                            .position(|g| g.name().eq_ignore_ascii_case(f.name()))
+                    });
+                    match child {
+                        Some(i) => conform(s.column(i), f.data_type()),
+                        None => Ok(new_null_array(f.data_type(), s.len())),
+                    }
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(Arc::new(StructArray::try_new_with_length(
+                to.clone(),
+                children,
+                s.nulls().cloned(),
+                s.len(),
+            )?))
+        }
+        _ => cast(a, target),
+    }
 }

@@ -68,16 +68,27 @@ fn decimal_result(op: Operator, (p1, s1): (u8, i8), (p2, s2): (u8, i8)) -> DataT
 /// Plans `l op r` with ksqlDB's types.
 pub fn plan_arithmetic(op: Operator, l: Expr, r: Expr, schema: &DFSchema) -> Result<Expr> {
     let (lt, rt) = (ty(&l, schema)?, ty(&r, schema)?);
+    // ksqlDB types a bare NULL literal as "no type" and refuses arithmetic on it, even
+    // `NULL + NULL`; a typed null (`CAST(NULL AS INT)`) is fine.
+    if lt == DataType::Null || rt == DataType::Null {
+        let name = |t: &DataType| {
+            if t == &DataType::Null {
+                "null".to_string()
+            } else {
+                type_name(t)
+            }
+        };
+        return plan_err!(
+            "Error processing expression: {}. Arithmetic on types {} and {} are not supported.",
+            ksql_text(&binary_expr(l.clone(), op, r.clone())),
+            name(&lt),
+            name(&rt)
+        );
+    }
     if op == Operator::Plus && is_string(&lt) && is_string(&rt) {
         return Ok(binary_expr(l, Operator::StringConcat, r));
     }
-    if lt == DataType::Null || rt == DataType::Null {
-        let other = if lt == DataType::Null { &rt } else { &lt };
-        if is_numeric(other) || other == &DataType::Null {
-            return Ok(binary_expr(l, op, r));
-        }
-    }
-    if !is_numeric(&lt) && lt != DataType::Null || !is_numeric(&rt) && rt != DataType::Null {
+    if !is_numeric(&lt) || !is_numeric(&rt) {
         return plan_err!(
             "Error processing expression: {}. Unsupported arithmetic types. {} {}",
             ksql_text(&binary_expr(l.clone(), op, r.clone())),

@@ -120,18 +120,12 @@ pub fn plan_comparison(op: Operator, l: Expr, r: Expr, schema: &DFSchema) -> Res
         if distinct {
             return Ok(binary_expr(l, op, r));
         }
-        let text = |e: &Expr, t: &DataType| {
-            if t == &DataType::Null {
-                "NULL".to_string()
-            } else {
-                ksql_text(e)
-            }
-        };
+        // ksqlDB names the operand types, the untyped NULL literal as `NULL`.
         return plan_err!(
-            "Comparison with NULL not supported: {} {} {}",
-            text(&l, &lt),
+            "Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.",
+            type_name(&lt),
             op_symbol(op),
-            text(&r, &rt)
+            type_name(&rt)
         );
     }
     let Some(common) = comparison_type(op, &lt, &rt) else {

@@ -227,7 +227,12 @@ pub fn plan_aggregate(
     let qualifier = source.alias.clone().unwrap_or_else(|| source.name.clone());
     let input = RowSchema::new(&qualifier, &source.schema)?;
     let filter = match &query.where_clause {
-        Some(w) => Some(planner.plan_clause(w, &input, Clause::Where)?.physical),
+        Some(w) => {
+            if query.window.is_some() {
+                crate::typecheck::check_window_bounds_in_where(w, &input.df)?;
+            }
+            Some(planner.plan_clause(w, &input, Clause::Where)?.physical)
+        }
         None => None,
     };
     if query.group_by.is_empty() && sink.is_some() {
@@ -447,7 +452,7 @@ pub fn plan_aggregate(
             columns,
             output: LogicalSchema::new(out_cols),
             repartitioned: true,
-            limit: query.limit,
+            limit: crate::select::limit(query)?,
         },
     })
 }

@@ -228,8 +228,20 @@ pub fn plan_select_with(
         columns,
         output: LogicalSchema::new(out_cols),
         repartitioned,
-        limit: query.limit,
+        limit: limit(query)?,
     })
+}
+
+/// The query's LIMIT; only pull queries (which do not plan through here) explain a negative one.
+pub(crate) fn limit(query: &Query) -> Result<Option<u64>> {
+    match query.limit {
+        Some(n) => u64::try_from(n).map(Some).map_err(|_| {
+            PlanError::Invalid(
+                "Push queries don't support negative integers in the LIMIT clause.".into(),
+            )
+        }),
+        None => Ok(None),
+    }
 }
 
 /// ksqlDB reports errors it finds while generating a select expression's code (unsupported

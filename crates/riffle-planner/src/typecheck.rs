@@ -55,15 +55,48 @@ pub(crate) fn check(
         planner,
         schema,
         error: None,
+        between: false,
     };
     let _ = expr.visit(&mut v);
     match v.error {
+        // ksqlDB reports BETWEEN's operand types when it compiles the expression, not when it
+        // types the clause.
+        Some(msg) if v.between => Err(PlanError::Invalid(format!("Invalid expression: {msg}"))),
         Some(msg) => Err(PlanError::Invalid(match clause {
             Clause::Where | Clause::Having => {
                 format!("Error in {} expression: {msg}", clause.name())
             }
             _ => msg,
         })),
+        None => Ok(()),
+    }
+}
+
+/// A windowed aggregation's WHERE runs on the input rows, before any window exists: ksqlDB
+/// accepts `WINDOWSTART`/`WINDOWEND` there syntactically (they are columns of the result) but
+/// then fails to type them. Sources that have the columns (windowed sources) are fine.
+pub(crate) fn check_window_bounds_in_where(expr: &Expr, schema: &DFSchema) -> Result<()> {
+    let mut unknown = None;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| {
+        if let Expr::Identifier(id) = e {
+            let name = if id.quote_style.is_some() {
+                id.value.clone()
+            } else {
+                id.value.to_uppercase()
+            };
+            let bound =
+                name == crate::aggregate::WINDOWSTART || name == crate::aggregate::WINDOWEND;
+            if bound && !schema.fields().iter().any(|f| f.name() == &name) {
+                unknown = Some(name);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    match unknown {
+        Some(name) => Err(PlanError::Invalid(format!(
+            "Error in WHERE expression: Unknown column {name}."
+        ))),
         None => Ok(()),
     }
 }
@@ -145,15 +178,26 @@ impl Visitor for FindMissing<'_> {
     }
 }
 
+/// ksqlDB's advice after a comparison with the NULL literal.
+const NULL_HINT: &str = "Use 'IS NULL' or 'IS NOT NULL' instead.";
+
 struct Comparisons<'a> {
     planner: &'a ExprPlanner,
     schema: &'a DFSchema,
     error: Option<String>,
+    /// The error is about a BETWEEN's bounds.
+    between: bool,
 }
 
 impl Visitor for Comparisons<'_> {
     type Break = ();
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        if let Expr::Between {
+            expr, low, high, ..
+        } = e
+        {
+            return self.between(expr, low, high);
+        }
         let Expr::BinaryOp { left, op, right } = e else {
             return ControlFlow::Continue(());
         };
@@ -168,13 +212,54 @@ impl Visitor for Comparisons<'_> {
         };
         let (lt, rt) = (l.ty, r.ty);
         let null = |e: &Expr| matches!(e, Expr::Value(v) if v.value == datafusion::sql::sqlparser::ast::Value::Null);
-        if null(left) || null(right) || comparable(&lt, &rt, op) {
+        if null(left) || null(right) {
+            // ksqlDB names the operand types, the untyped NULL literal as `NULL`.
+            let name = |e: &Expr, t: &SqlType| {
+                if null(e) {
+                    "NULL".to_string()
+                } else {
+                    t.to_string()
+                }
+            };
+            self.error = Some(format!(
+                "Comparison with NULL not supported: {} {op} {}\n{NULL_HINT}",
+                name(left, &lt),
+                name(right, &rt)
+            ));
+            return ControlFlow::Break(());
+        }
+        if comparable(&lt, &rt, op) {
             return ControlFlow::Continue(());
         }
         self.error = Some(format!(
             "Cannot compare {left} ({lt}) to {right} ({rt}) with {op_name}."
         ));
         ControlFlow::Break(())
+    }
+}
+
+impl Comparisons<'_> {
+    /// `expr BETWEEN low AND high` compares `expr >= low` and `expr <= high`.
+    fn between(&mut self, expr: &Expr, low: &Expr, high: &Expr) -> ControlFlow<()> {
+        let Ok(e) = self.planner.plan_unchecked(expr, self.schema) else {
+            return ControlFlow::Continue(());
+        };
+        for (bound, op) in [(low, BinaryOperator::GtEq), (high, BinaryOperator::LtEq)] {
+            let Ok(b) = self.planner.plan_unchecked(bound, self.schema) else {
+                continue;
+            };
+            let null = matches!(bound, Expr::Value(v) if v.value == datafusion::sql::sqlparser::ast::Value::Null);
+            if !null && !comparable(&e.ty, &b.ty, &op) {
+                let name = comparison_name(&op).unwrap_or_default();
+                self.error = Some(format!(
+                    "Cannot compare {expr} ({}) to {bound} ({}) with {name}.",
+                    e.ty, b.ty
+                ));
+                self.between = true;
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
     }
 }
 

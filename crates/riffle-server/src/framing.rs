@@ -78,14 +78,19 @@ impl Writer {
         }
     }
 
-    /// One row.
-    pub(crate) fn row(&self, columns: &[Value]) -> String {
+    /// One row; `tombstone` marks a deleted table row, which only the StreamedRow framing can
+    /// tell apart (`"tombstone":true`); the other framings carry bare column arrays.
+    pub(crate) fn row(&self, columns: &[Value], tombstone: bool) -> String {
         let columns = Value::Array(columns.to_vec());
         match self.framing {
             Framing::Delimited => format!("{columns}\n"),
             Framing::JsonArray => format!(",{columns}"),
             Framing::StreamedRows { pull } => {
-                let row = json!({"row": {"columns": columns}});
+                let row = if tombstone {
+                    json!({"row": {"columns": columns, "tombstone": true}})
+                } else {
+                    json!({"row": {"columns": columns}})
+                };
                 if pull {
                     format!(",\n{row}")
                 } else {
@@ -197,7 +202,7 @@ mod tests {
         let w = Writer::new(Framing::StreamedRows { pull: false });
         let body = [
             w.header(&header()),
-            w.row(&[json!("a")]),
+            w.row(&[json!("a")], false),
             w.finish(Some("Limit Reached")),
         ]
         .concat();
@@ -216,8 +221,8 @@ mod tests {
         let w = Writer::new(Framing::StreamedRows { pull: true });
         let body = [
             w.header(&header()),
-            w.row(&[json!("a")]),
-            w.row(&[json!("b")]),
+            w.row(&[json!("a")], false),
+            w.row(&[json!("b")], false),
             w.finish(Some("Query Completed")),
         ]
         .concat();
@@ -227,13 +232,34 @@ mod tests {
     }
 
     #[test]
+    fn tombstones_are_marked_only_in_streamed_rows() {
+        let w = Writer::new(Framing::StreamedRows { pull: false });
+        assert_eq!(
+            w.row(&[json!("a"), Value::Null], true),
+            "{\"row\":{\"columns\":[\"a\",null],\"tombstone\":true}},\n"
+        );
+        let w = Writer::new(Framing::Delimited);
+        assert_eq!(w.row(&[json!("a"), Value::Null], true), "[\"a\",null]\n");
+    }
+
+    #[test]
     fn json_array_and_delimited() {
         let w = Writer::new(Framing::JsonArray);
-        let body = [w.header(&header()), w.row(&[json!(1)]), w.finish(None)].concat();
+        let body = [
+            w.header(&header()),
+            w.row(&[json!(1)], false),
+            w.finish(None),
+        ]
+        .concat();
         let v: Value = serde_json::from_str(&body).unwrap_or_default();
         assert_eq!(v[1], json!([1]));
         let w = Writer::new(Framing::Delimited);
-        let body = [w.header(&header()), w.row(&[json!(1)]), w.finish(None)].concat();
+        let body = [
+            w.header(&header()),
+            w.row(&[json!(1)], false),
+            w.finish(None),
+        ]
+        .concat();
         assert_eq!(body.lines().nth(1), Some("[1]"));
     }
 

@@ -257,7 +257,19 @@ async fn pump(
         let terminal = loop {
             match next {
                 Some(PushMessage::Row(values)) => {
-                    chunk.push_str(&writer.row(&values));
+                    chunk.push_str(&writer.row(&values, false));
+                    rows += 1;
+                    if rows >= MAX_ROWS_PER_CHUNK {
+                        break None;
+                    }
+                    match query.rows.try_recv() {
+                        Ok(m) => next = Some(m),
+                        Err(mpsc::error::TryRecvError::Empty) => break None,
+                        Err(mpsc::error::TryRecvError::Disconnected) => break Some(None),
+                    }
+                }
+                Some(PushMessage::Tombstone(values)) => {
+                    chunk.push_str(&writer.row(&values, true));
                     rows += 1;
                     if rows >= MAX_ROWS_PER_CHUNK {
                         break None;
@@ -279,7 +291,9 @@ async fn pump(
                     chunk.push_str(&writer.error(err.body()));
                 }
                 Some(PushMessage::Done(msg)) => chunk.push_str(&writer.finish(Some(&msg))),
-                Some(PushMessage::Row(_)) | None => chunk.push_str(&writer.finish(None)),
+                Some(PushMessage::Row(_) | PushMessage::Tombstone(_)) | None => {
+                    chunk.push_str(&writer.finish(None))
+                }
             }
             let _ = tx.send(Bytes::from(chunk)).await;
             return;

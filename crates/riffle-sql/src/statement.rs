@@ -331,8 +331,9 @@ pub struct Query {
     pub partition_by: Vec<Expr>,
     /// `EMIT CHANGES` / `EMIT FINAL`.
     pub emit: Option<Emit>,
-    /// `LIMIT n`.
-    pub limit: Option<u64>,
+    /// `LIMIT n`. ksqlDB's grammar takes negative numbers too; each kind of query refuses them
+    /// with its own message.
+    pub limit: Option<i64>,
 }
 
 /// One item of a `SELECT` list.

@@ -58,15 +58,6 @@ fn check_rest_supported(case: &TestCase) -> Result<(), Verdict> {
         if r.contains_key("queryProto") {
             return skip("queryProto responses are not supported yet");
         }
-        let tombstone = r
-            .get("query")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|row| row.pointer("/row/tombstone").is_some());
-        if tombstone {
-            return skip("query rows with tombstone markers are not supported by push queries yet");
-        }
     }
     Ok(())
 }
@@ -209,6 +200,10 @@ fn collect_rows(engine: &Engine, mut query: PushQuery) -> Vec<Value> {
         match query.rows.try_recv() {
             Ok(PushMessage::Row(columns)) => {
                 rows.push(json!({"row": {"columns": columns}}));
+                last = Instant::now();
+            }
+            Ok(PushMessage::Tombstone(columns)) => {
+                rows.push(json!({"row": {"columns": columns, "tombstone": true}}));
                 last = Instant::now();
             }
             Ok(PushMessage::Error(message)) => {

@@ -61,7 +61,8 @@ pub(crate) fn run(
         match &query.where_clause {
             // ksqlDB quotes the WHERE clause of a pull query in its type errors.
             Some(w) if message.starts_with("Error in WHERE expression") => {
-                let text = match w {
+                let w = ksql_null_literals(w);
+                let text = match &w {
                     datafusion::sql::sqlparser::ast::Expr::BinaryOp { .. } => format!("({w})"),
                     other => other.to_string(),
                 };
@@ -147,6 +148,11 @@ pub(crate) fn run(
 /// ksqlDB's restrictions on pull queries.
 fn check_supported(engine: &Engine, query: &Query, source: &Source) -> Result<()> {
     const MORE: &str = "See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";
+    if query.limit.is_some_and(|l| l < 0) {
+        return Err(EngineError::statement(
+            "Pull queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info.",
+        ));
+    }
     if query.window.is_some() {
         return Err(EngineError::statement(format!(
             "Pull queries don't support WINDOW clauses. {MORE}"
@@ -310,4 +316,19 @@ fn mentions(text: &str, name: &str) -> bool {
     text.to_ascii_uppercase()
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|w| w == name)
+}
+
+/// `e` with its NULL literals spelled `null`, as ksqlDB prints them when it quotes a statement.
+fn ksql_null_literals(
+    e: &datafusion::sql::sqlparser::ast::Expr,
+) -> datafusion::sql::sqlparser::ast::Expr {
+    use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Ident, Value};
+    let mut e = e.clone();
+    let _ = visit_expressions_mut(&mut e, |x| {
+        if matches!(x, Expr::Value(v) if v.value == Value::Null) {
+            *x = Expr::Identifier(Ident::new("null"));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    e
 }

@@ -44,6 +44,8 @@ pub(crate) fn validate(
             continue;
         }
         let mut pinned: Vec<&str> = Vec::new();
+        // ksqlDB reports missing key columns before ranges that need a table scan.
+        let mut needs_scan = false;
         for c in &conjuncts {
             let Some((key, range)) = key_comparison(c, &keys)? else {
                 continue;
@@ -57,7 +59,7 @@ pub(crate) fn validate(
             // needs a table scan.
             let string_key = keys.len() == 1 && matches!(keys[0].1, SqlType::String);
             if range && (!settings.range_scan || !string_key || windowed) {
-                return require_scan(settings);
+                needs_scan = true;
             }
             pinned.push(key);
         }
@@ -71,6 +73,9 @@ pub(crate) fn validate(
             return Err(EngineError::statement(
                 "Multi-column sources must specify every key in the WHERE clause.",
             ));
+        }
+        if needs_scan {
+            require_scan(settings)?;
         }
     }
     Ok(())

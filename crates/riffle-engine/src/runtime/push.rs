@@ -24,6 +24,9 @@ use crate::{Engine, EngineError, Result};
 pub enum PushMessage {
     /// One result row, columns in select order, as ksqlDB renders them in JSON.
     Row(Vec<Value>),
+    /// A table row that was deleted (a tombstone record): its key and window columns, every
+    /// value column null. ksqlDB marks these rows with `"tombstone": true`.
+    Tombstone(Vec<Value>),
     /// The query failed.
     Error(String),
     /// The query ended: "Limit Reached" or "Query Completed".
@@ -157,6 +160,8 @@ pub(crate) fn start(
     let engine2 = engine.clone();
     let qid = id.clone();
     let topic = source.topic.clone();
+    // Only a table's null records are deletions; a stream's are just rows with null values.
+    let table = source.source_type == crate::catalog::SourceType::Table;
     std::thread::Builder::new()
         .name(format!("push-{id}"))
         .spawn(move || {
@@ -184,6 +189,11 @@ pub(crate) fn start(
                     let Some(last) = records.last() else { continue };
                     *pos = last.offset + 1;
                     progressed = true;
+                    let mut records = records;
+                    if table {
+                        // A table record without a key cannot be materialized: ksqlDB drops it.
+                        records.retain(|r| r.record.key.is_some());
+                    }
                     let decoded = match decoder.decode(&records).and_then(|d| {
                         // As in persistent queries, a WHERE clause never passes null values.
                         if plan.filter.is_some() {
@@ -198,15 +208,20 @@ pub(crate) fn start(
                             break 'outer;
                         }
                     };
-                    let rows = match op.rows(&decoded) {
+                    let rows = match op.rows(&decoded, table) {
                         Ok(r) => r,
                         Err(e) => {
                             let _ = tx.blocking_send(PushMessage::Error(e.to_string()));
                             break 'outer;
                         }
                     };
-                    for row in rows {
-                        if tx.blocking_send(PushMessage::Row(row)).is_err() {
+                    for (row, deleted) in rows {
+                        let msg = if deleted {
+                            PushMessage::Tombstone(row)
+                        } else {
+                            PushMessage::Row(row)
+                        };
+                        if tx.blocking_send(msg).is_err() {
                             break 'outer;
                         }
                         sent += 1;
@@ -257,23 +272,37 @@ impl PushOp {
         }
     }
 
-    /// The rows a decoded batch produces, as ksqlDB renders them in JSON.
-    fn rows(&self, decoded: &DecodedBatch) -> Result<Vec<Vec<Value>>> {
-        let (columns, deleted) = match self {
-            PushOp::Select(plan, None) => (plan.evaluate(&decoded.batch).columns, Vec::new()),
-            PushOp::Select(plan, Some(source)) => {
-                let batch = crate::runtime::pull::with_window_columns(
-                    &decoded.batch,
-                    source,
-                    &plan.input,
-                    &decoded.windows,
-                )?;
-                (plan.evaluate(&batch).columns, Vec::new())
+    /// The rows a decoded batch produces, as ksqlDB renders them in JSON, each with whether it
+    /// is a deleted table row. `table`: the source is a table, so its null records are deletions.
+    fn rows(&self, decoded: &DecodedBatch, table: bool) -> Result<Vec<(Vec<Value>, bool)>> {
+        let (columns, deleted, tombstones) = match self {
+            PushOp::Select(plan, source) => {
+                let columns = match source {
+                    None => plan.evaluate(&decoded.batch).columns,
+                    Some(source) => {
+                        let batch = crate::runtime::pull::with_window_columns(
+                            &decoded.batch,
+                            source,
+                            &plan.input,
+                            &decoded.windows,
+                        )?;
+                        plan.evaluate(&batch).columns
+                    }
+                };
+                // Without a filter every input row yields one output row, so the decoded
+                // batch's null-value flags line up with the output (a filter never passes
+                // null values: they are removed before).
+                let tombstones = if table && plan.filter.is_none() {
+                    decoded.value_null.clone()
+                } else {
+                    Vec::new()
+                };
+                (columns, Vec::new(), tombstones)
             }
             PushOp::Aggregate(agg) => {
                 let mut errors = Vec::new();
                 match agg.process_rows(decoded, &mut errors)? {
-                    Some(out) => (out.columns, out.value_null),
+                    Some(out) => (out.columns, out.value_null, Vec::new()),
                     None => return Ok(Vec::new()),
                 }
             }
@@ -282,10 +311,11 @@ impl PushOp {
         Ok((0..n)
             .filter(|r| !deleted.get(*r).copied().unwrap_or(false))
             .map(|r| {
-                columns
+                let row = columns
                     .iter()
                     .map(|c| riffle_format::arrow_value_to_json(c.as_ref(), r))
-                    .collect()
+                    .collect();
+                (row, tombstones.get(r).copied().unwrap_or(false))
             })
             .collect())
     }

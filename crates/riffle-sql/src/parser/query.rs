@@ -371,7 +371,10 @@ fn parse_clauses(p: &mut Parser, q: &mut Query) -> Result<(), ParserError> {
             if q.limit.is_some() {
                 return duplicate(p, "LIMIT");
             }
-            q.limit = Some(p.parse_uint("an integer limit")?);
+            let negative = p.consume_token(&Token::Minus);
+            let n = i64::try_from(p.parse_uint("an integer limit")?)
+                .or_else(|_| p.fail("an integer limit"))?;
+            q.limit = Some(if negative { -n } else { n });
         } else {
             return Ok(());
         }

@@ -150,6 +150,8 @@ fn select_clauses_and_items() {
     assert_eq!(q.partition_by.len(), 2);
     assert_eq!(q.emit, Some(Emit::Final));
     assert_eq!(q.limit, Some(10));
+    // Negative limits parse; the engine explains why it refuses them.
+    assert_eq!(query(one("SELECT * FROM s LIMIT -3;")).limit, Some(-3));
     assert_eq!(
         q.from,
         Relation::Source {
