@@ -17,6 +17,7 @@ mod error;
 mod executor;
 mod implicit_cast;
 mod insert;
+mod query_plan;
 mod runtime;
 mod schemas;
 pub mod window;
