@@ -23,7 +23,9 @@ use riffle_aggregates::AggregateFunction;
 use riffle_sql::{Emit, Query, SelectItem, WindowExpr};
 use riffle_types::{Column, ColumnKind, LogicalSchema, SqlType};
 
-use crate::select::{and_list, implicit_name, is_reserved, OutputColumn, SelectPlan, SourceRef};
+use crate::select::{
+    implicit_name, is_reserved, missing_from_projection, OutputColumn, SelectPlan, SourceRef,
+};
 use crate::{Clause, ExprPlanner, PlanError, Result, RowSchema};
 
 /// Column of the aggregate row holding a window's start (epoch millis).
@@ -510,11 +512,7 @@ fn assign_group_keys(
         } else {
             "grouping expressions"
         };
-        return Err(PlanError::Invalid(format!(
-            "The query used to build `{sink}` must include the {what} {} in its projection (eg, SELECT {}...).",
-            and_list(&missing),
-            missing.join(", ")
-        )));
+        return Err(missing_from_projection(sink, what, &missing));
     }
     if !columns.iter().any(|c| c.kind == ColumnKind::Value) {
         return Err(PlanError::Invalid(

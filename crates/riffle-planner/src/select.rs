@@ -355,13 +355,18 @@ fn assign_keys(
         } else {
             "key columns"
         };
-        return Err(PlanError::Invalid(format!(
-            "The query used to build `{sink}` must include the {what} {} in its projection (eg, SELECT {}...).",
-            and_list(&refs),
-            texts.join(", ")
-        )));
+        return Err(missing_from_projection(sink, what, &refs));
     }
     Ok(repartitioned)
+}
+
+/// ksqlDB's error for a key (or grouping/partitioning) expression the projection leaves out.
+pub(crate) fn missing_from_projection(sink: &str, what: &str, texts: &[&str]) -> PlanError {
+    PlanError::Invalid(format!(
+        "The query used to build `{sink}` must include the {what} {} in its projection (eg, SELECT {}...).",
+        and_list(texts),
+        texts.join(", ")
+    ))
 }
 
 /// "a", "a and b", "a, b and c".

@@ -398,18 +398,7 @@ impl Aggregator {
         ts: i64,
         out: &mut Vec<Emitted>,
     ) -> Result<()> {
-        let gk = (old.group, i64::MIN);
-        let Some(group) = state.groups.get_mut(&gk) else {
-            return Ok(());
-        };
-        for (i, call) in self.plan.aggregates.iter().enumerate() {
-            call.function
-                .undo(&mut group.states[i], &old.args[i])
-                .map_err(|e| EngineError::Internal(e.to_string()))?;
-        }
-        group.timestamp = group.timestamp.max(ts);
-        let group = group.clone();
-        self.emit(state, gk, &group, out)
+        self.rework(state, old.group, &old.args, None, ts, out)
     }
 
     /// Replaces a table row's contribution within its group, emitting the group once.
@@ -422,17 +411,33 @@ impl Aggregator {
         ts: i64,
         out: &mut Vec<Emitted>,
     ) -> Result<()> {
-        let gk = (key.to_vec(), i64::MIN);
+        self.rework(state, key.to_vec(), &old.args, Some(args), ts, out)
+    }
+
+    /// Undoes `old` args in a group (of an unwindowed table aggregation), adds `new` ones if
+    /// given, and emits the group.
+    fn rework(
+        &self,
+        state: &mut AggState,
+        key: Vec<ScalarValue>,
+        old: &[Vec<ScalarValue>],
+        new: Option<&[Vec<ScalarValue>]>,
+        ts: i64,
+        out: &mut Vec<Emitted>,
+    ) -> Result<()> {
+        let gk = (key, i64::MIN);
         let Some(group) = state.groups.get_mut(&gk) else {
             return Ok(());
         };
         for (i, call) in self.plan.aggregates.iter().enumerate() {
             call.function
-                .undo(&mut group.states[i], &old.args[i])
+                .undo(&mut group.states[i], &old[i])
                 .map_err(|e| EngineError::Internal(e.to_string()))?;
-            call.function
-                .add(&mut group.states[i], &args[i])
-                .map_err(|e| EngineError::Internal(e.to_string()))?;
+            if let Some(new) = new {
+                call.function
+                    .add(&mut group.states[i], &new[i])
+                    .map_err(|e| EngineError::Internal(e.to_string()))?;
+            }
         }
         group.timestamp = group.timestamp.max(ts);
         let group = group.clone();
