@@ -502,22 +502,10 @@ impl AliasGenerator {
     }
 }
 
-/// The name ksqlDB gives an unaliased key expression, if it is not a generated name.
+/// The name ksqlDB gives an unaliased key expression, if it is not a generated name: a
+/// column's name or a dereferenced struct field's.
 pub(crate) fn implicit_name(e: &SqlExpr) -> Option<String> {
-    match e {
-        SqlExpr::Identifier(id) => Some(id.value.clone()),
-        SqlExpr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
-        SqlExpr::BinaryOp {
-            op: datafusion::sql::sqlparser::ast::BinaryOperator::Arrow,
-            right,
-            ..
-        } => match right.as_ref() {
-            SqlExpr::Identifier(id) => Some(id.value.clone()),
-            _ => None,
-        },
-        SqlExpr::Nested(inner) => implicit_name(inner),
-        _ => None,
-    }
+    column_name(e).or_else(|| dereferenced_field(e))
 }
 
 pub(crate) fn is_reserved(name: &str) -> bool {

@@ -224,14 +224,7 @@ impl PersistentQuery {
         let log = engine.log().as_ref();
         if let Some(topic) = agg.changelog_topic() {
             if log.topic(topic).is_some() {
-                let mut records = Vec::new();
-                let mut from = 0;
-                loop {
-                    let batch = log.fetch(topic, 0, from, 4096)?;
-                    let Some(last) = batch.last() else { break };
-                    from = last.offset + 1;
-                    records.extend(batch);
-                }
+                let (records, _) = crate::runtime::read_partition(log, topic, 0, 0)?;
                 agg.restore_from(&records)?;
                 if !records.is_empty() {
                     tracing::info!(query = %self.id, records = records.len(), "restored aggregation state from its changelog");

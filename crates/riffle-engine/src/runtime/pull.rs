@@ -238,13 +238,7 @@ fn read_current(engine: &Engine, source: &Source, query: &Query) -> Result<Vec<C
     if source.source_type == SourceType::Stream {
         let mut all = Vec::new();
         for p in 0..info.partitions {
-            let mut offset = 0;
-            loop {
-                let batch = log.fetch(&source.topic, p, offset, 4096)?;
-                let Some(last) = batch.last() else { break };
-                offset = last.offset + 1;
-                all.extend(batch);
-            }
+            all.extend(crate::runtime::read_partition(log.as_ref(), &source.topic, p, 0)?.0);
         }
         all.sort_by_key(|r| r.seq);
         return Ok(all);

@@ -54,12 +54,10 @@ impl TableViews {
         }
         let mut fresh: Vec<ConsumedRecord> = Vec::new();
         for p in 0..parts {
-            loop {
-                let batch = log.fetch(topic, p as u32, view.positions[p], 4096)?;
-                let Some(last) = batch.last() else { break };
-                view.positions[p] = last.offset + 1;
-                fresh.extend(batch);
-            }
+            let (records, next) =
+                crate::runtime::read_partition(log, topic, p as u32, view.positions[p])?;
+            view.positions[p] = next;
+            fresh.extend(records);
         }
         fresh.sort_by_key(|r| r.seq);
         for r in fresh {
