@@ -14,7 +14,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 data=$(mktemp -d)
 "$riffle" server --listeners "http://127.0.0.1:$port" --data-dir "$data" >"$data.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$data" "$data.log"' EXIT
+# Stop the server and wait for it before removing its data directory (it may still be writing).
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data" "$data.log" || true' EXIT
 for _ in $(seq 100); do
   python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
     "http://127.0.0.1:$port/healthcheck" 2>/dev/null && break
