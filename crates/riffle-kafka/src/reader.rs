@@ -1,0 +1,138 @@
+//! Reading one partition with an assigned (never subscribed) consumer.
+//!
+//! One [`Reader`] is kept per `(topic, partition)`. A fetch that continues
+//! where the previous one stopped just polls the consumer, which has been
+//! prefetching in the background; any other offset re-assigns it.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError as RdError;
+use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::{Offset, TopicPartitionList};
+use riffle_log::{ConsumedRecord, Header, Record, Result};
+
+use crate::error::rd;
+
+/// A consumer assigned to one partition, and where it stands.
+pub(crate) struct Reader {
+    consumer: BaseConsumer,
+    topic: String,
+    partition: u32,
+    /// The offset the consumer delivers next, if it is assigned.
+    next: Option<u64>,
+    /// Whether the consumer reported the end of the partition since the last
+    /// record it delivered.
+    at_eof: bool,
+}
+
+impl Reader {
+    /// A reader of `topic`/`partition` on `consumer` (not yet assigned).
+    pub(crate) fn new(consumer: BaseConsumer, topic: &str, partition: u32) -> Self {
+        Reader {
+            consumer,
+            topic: topic.to_string(),
+            partition,
+            next: None,
+            at_eof: false,
+        }
+    }
+
+    /// Reads up to `max` records from `offset`. Waits up to `timeout` only while
+    /// the broker says there are records at or past `offset` that have not
+    /// arrived yet; returns at once at the end of the partition.
+    pub(crate) fn read(
+        &mut self,
+        offset: u64,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<Vec<ConsumedRecord>> {
+        let op = || format!("fetch from '{}' partition {}", self.topic, self.partition);
+        if self.next != Some(offset) {
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(
+                &self.topic,
+                self.partition as i32,
+                Offset::Offset(offset as i64),
+            )
+            .map_err(rd(op()))?;
+            self.consumer.assign(&tpl).map_err(rd(op()))?;
+            self.next = Some(offset);
+            self.at_eof = false;
+        }
+        let mut out = Vec::new();
+        if self.at_eof {
+            // Nothing new unless the (read_committed) end moved past us.
+            let (_, high) = self
+                .consumer
+                .fetch_watermarks(&self.topic, self.partition as i32, timeout)
+                .map_err(rd(op()))?;
+            if high <= offset as i64 {
+                return Ok(out);
+            }
+        }
+        let deadline = Instant::now() + timeout;
+        while out.len() < max {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match self.consumer.poll(left) {
+                None => break,
+                Some(Ok(m)) => {
+                    self.at_eof = false;
+                    let o = m.offset();
+                    if o < offset as i64 {
+                        continue;
+                    }
+                    self.next = Some(o as u64 + 1);
+                    out.push(convert(&m, self.partition));
+                }
+                Some(Err(RdError::PartitionEOF(_))) => {
+                    self.at_eof = true;
+                    break;
+                }
+                Some(Err(e)) => {
+                    self.next = None;
+                    return Err(rd(op())(e));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A consumed Kafka message as a [`ConsumedRecord`].
+///
+/// Kafka has no topic-wide append order, so `seq` is the offset: sorting by it
+/// keeps each partition's order but interleaves partitions arbitrarily.
+fn convert(m: &BorrowedMessage<'_>, partition: u32) -> ConsumedRecord {
+    let timestamp = match m.timestamp() {
+        Timestamp::CreateTime(t) | Timestamp::LogAppendTime(t) => t,
+        Timestamp::NotAvailable => 0,
+    };
+    let headers = m
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| Header {
+                    key: h.key.to_string(),
+                    value: h.value.map(Bytes::copy_from_slice),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let offset = m.offset().max(0) as u64;
+    ConsumedRecord {
+        partition,
+        offset,
+        seq: offset,
+        record: Record {
+            key: m.key().map(Bytes::copy_from_slice),
+            value: m.payload().map(Bytes::copy_from_slice),
+            timestamp,
+            headers,
+        },
+    }
+}
