@@ -140,14 +140,20 @@ impl Inner {
     /// `(name, partitions, replicas)` of one topic or all, from the broker.
     /// Refreshes the partition-count cache.
     fn topic_meta(&self, topic: Option<&str>) -> Result<Vec<(String, u32, u16)>> {
+        // Always ask for every topic: Tansu answers a metadata request for one
+        // unknown topic with a null topic name, on which librdkafka 2.12
+        // crashes (strcmp(NULL) in its metadata cache).
         let md = self
             .meta
-            .fetch_metadata(topic, self.opts.timeout)
+            .fetch_metadata(None, self.opts.timeout)
             .map_err(rd("fetch metadata"))?;
         let mut out = Vec::new();
         let mut cache = self.partitions.write()?;
         for t in md.topics() {
-            if t.error().is_some() || t.partitions().is_empty() {
+            if t.error().is_some()
+                || t.partitions().is_empty()
+                || topic.is_some_and(|name| name != t.name())
+            {
                 continue;
             }
             let n = t.partitions().len() as u32;
@@ -332,9 +338,12 @@ impl Log for KafkaLog {
     fn delete_topic(&self, name: &str) -> Result<()> {
         let i = &self.inner;
         let op = format!("delete topic '{name}'");
+        // Drop the readers first: a librdkafka consumer assigned to a deleted
+        // topic re-reads its metadata, and Tansu's answer for a missing topic
+        // (a null topic name) crashes librdkafka 2.12 (strcmp(NULL)).
+        i.readers.lock()?.retain(|(t, _), _| t != name);
         let results = block_on(i.admin.delete_topics(&[name], &i.admin_opts())).map_err(rd(&op))?;
         i.partitions.write()?.remove(name);
-        i.readers.lock()?.retain(|(t, _), _| t != name);
         match results.into_iter().next() {
             Some(Ok(_)) | None => Ok(()),
             Some(Err((_, RDKafkaErrorCode::UnknownTopicOrPartition))) => {

