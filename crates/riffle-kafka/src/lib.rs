@@ -420,9 +420,13 @@ impl Log for KafkaLog {
         if max_records == 0 {
             return Ok(Vec::new());
         }
+        let end = i.end(topic, partition)?;
+        if end <= offset {
+            return Ok(Vec::new());
+        }
         let reader = i.reader(topic, partition)?;
         let mut reader = reader.lock()?;
-        reader.read(offset, max_records, i.opts.fetch_timeout)
+        reader.read(offset, max_records, i.opts.fetch_timeout, end)
     }
 
     fn end_offset(&self, topic: &str, partition: u32) -> Result<u64> {

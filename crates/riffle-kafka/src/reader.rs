@@ -22,9 +22,6 @@ pub(crate) struct Reader {
     partition: u32,
     /// The offset the consumer delivers next, if it is assigned.
     next: Option<u64>,
-    /// Whether the consumer reported the end of the partition since the last
-    /// record it delivered.
-    at_eof: bool,
 }
 
 impl Reader {
@@ -35,18 +32,21 @@ impl Reader {
             topic: topic.to_string(),
             partition,
             next: None,
-            at_eof: false,
         }
     }
 
-    /// Reads up to `max` records from `offset`. Waits up to `timeout` only while
-    /// the broker says there are records at or past `offset` that have not
-    /// arrived yet; returns at once at the end of the partition.
+    /// Reads up to `max` records from `offset`, given the partition's
+    /// `read_committed` end offset `end` (queried by the caller on another
+    /// client: on this consumer's connection a ListOffsets request would queue
+    /// behind the in-flight long-poll Fetch). Returns at once when `offset` is
+    /// at or past `end`; otherwise polls until `max` records, the end, or
+    /// `timeout`.
     pub(crate) fn read(
         &mut self,
         offset: u64,
         max: usize,
         timeout: Duration,
+        end: u64,
     ) -> Result<Vec<ConsumedRecord>> {
         let op = || format!("fetch from '{}' partition {}", self.topic, self.partition);
         if self.next != Some(offset) {
@@ -59,19 +59,12 @@ impl Reader {
             .map_err(rd(op()))?;
             self.consumer.assign(&tpl).map_err(rd(op()))?;
             self.next = Some(offset);
-            self.at_eof = false;
         }
         let mut out = Vec::new();
-        if self.at_eof {
-            // Nothing new unless the (read_committed) end moved past us.
-            let (_, high) = self
-                .consumer
-                .fetch_watermarks(&self.topic, self.partition as i32, timeout)
-                .map_err(rd(op()))?;
-            if high <= offset as i64 {
-                return Ok(out);
-            }
+        if end <= offset {
+            return Ok(out);
         }
+        let high = end as i64;
         let deadline = Instant::now() + timeout;
         while out.len() < max {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -81,18 +74,17 @@ impl Reader {
             match self.consumer.poll(left) {
                 None => break,
                 Some(Ok(m)) => {
-                    self.at_eof = false;
                     let o = m.offset();
                     if o < offset as i64 {
                         continue;
                     }
                     self.next = Some(o as u64 + 1);
                     out.push(convert(&m, self.partition));
+                    if o + 1 >= high {
+                        break;
+                    }
                 }
-                Some(Err(RdError::PartitionEOF(_))) => {
-                    self.at_eof = true;
-                    break;
-                }
+                Some(Err(RdError::PartitionEOF(_))) => break,
                 Some(Err(e)) => {
                     self.next = None;
                     return Err(rd(op())(e));

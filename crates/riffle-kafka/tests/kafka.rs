@@ -52,6 +52,13 @@ impl Broker {
     fn log(&self) -> KafkaLog {
         let mut opts = KafkaOptions::new(format!("127.0.0.1:{}", self.port));
         opts.transactional_id = format!("riffle-test-{}", self.port);
+        if let Ok(extra) = std::env::var("RIFFLE_KAFKA_PRODUCER") {
+            for kv in extra.split(',') {
+                if let Some((k, v)) = kv.split_once('=') {
+                    opts.producer.insert(k.into(), v.into());
+                }
+            }
+        }
         KafkaLog::connect(opts).expect("connect")
     }
 }
@@ -303,6 +310,76 @@ fn uncommitted_transaction_is_invisible_to_read_committed() {
             got.len(),
             1,
             "an aborted record was visible to read_committed"
+        );
+    }
+}
+
+#[test]
+fn second_instance_fences_the_first() {
+    let Some(broker) = Broker::start("second_instance_fences_the_first") else {
+        return;
+    };
+    let one = broker.log();
+    one.create_topic("out", 1, BTreeMap::new()).expect("create");
+    let txn = |v: &str| Transaction {
+        appends: vec![Append {
+            topic: "out".into(),
+            partition: Some(0),
+            record: rec("k", v, 0),
+        }],
+        offsets: vec![],
+    };
+    one.commit(txn("one-a")).expect("first instance commits");
+    // Same transactional.id: the restarted instance fences the zombie.
+    let two = broker.log();
+    let t = Instant::now();
+    two.commit(txn("two-a")).expect("second instance commits");
+    eprintln!(
+        "[timing] commit incl. init_transactions that fences: {:?}",
+        t.elapsed()
+    );
+    let zombie = one.commit(txn("one-b"));
+    eprintln!("[kafka] zombie commit: {zombie:?}");
+    if TANSU {
+        eprintln!("[tansu] zombie fenced: {}", zombie.is_err());
+    } else {
+        assert!(zombie.is_err(), "a fenced producer must not commit");
+    }
+    let got = fetch_n(&two, "out", 0, 3);
+    let values: Vec<_> = got.iter().map(|r| r.record.value.clone()).collect();
+    eprintln!("[kafka] visible after fencing: {values:?}");
+}
+
+#[test]
+fn consumer_group_join_latency() {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let Some(broker) = Broker::start("consumer_group_join_latency") else {
+        return;
+    };
+    let log = broker.log();
+    log.create_topic("g", 2, BTreeMap::new()).expect("create");
+    for (session, rebalance) in [("45000", "300000"), ("6000", "6000")] {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", format!("127.0.0.1:{}", broker.port))
+            .set("group.id", format!("join-{session}"))
+            .set("session.timeout.ms", session)
+            .set("max.poll.interval.ms", rebalance)
+            .set("heartbeat.interval.ms", "1000")
+            .create()
+            .expect("consumer");
+        c.subscribe(&["g"]).expect("subscribe");
+        let t = Instant::now();
+        while c.assignment().map(|a| a.count()).unwrap_or(0) == 0 {
+            assert!(
+                t.elapsed() < Duration::from_secs(90),
+                "no assignment in 90 s"
+            );
+            let _ = c.poll(Duration::from_millis(100));
+        }
+        eprintln!(
+            "[timing] group join (session.timeout.ms={session}): {:?}",
+            t.elapsed()
         );
     }
 }
