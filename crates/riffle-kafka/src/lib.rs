@@ -25,7 +25,7 @@ mod reader;
 mod txn;
 mod watch;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures::executor::block_on;
@@ -70,6 +70,9 @@ pub(crate) struct Inner {
     groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
     /// One reader per partition read so far.
     readers: Mutex<HashMap<(String, u32), SharedReader>>,
+    /// Partitions fetched from or asked for their end so far: the watcher
+    /// polls their end offsets.
+    watched: Mutex<BTreeSet<(String, u32)>>,
     /// Partition counts of known topics.
     partitions: RwLock<HashMap<String, u32>>,
     /// Next round-robin partition per topic for null-keyed records.
@@ -103,6 +106,7 @@ impl KafkaLog {
             txn: Mutex::new(None),
             groups: Mutex::new(HashMap::new()),
             readers: Mutex::new(HashMap::new()),
+            watched: Mutex::new(BTreeSet::new()),
             partitions: RwLock::new(HashMap::new()),
             round_robin: Mutex::new(HashMap::new()),
             changes,
@@ -258,6 +262,8 @@ impl Inner {
                 let config = res
                     .entries
                     .into_iter()
+                    // Tansu flags an entry set at creation as a default
+                    // (source Default), so on Tansu this is empty.
                     .filter(|e| !e.is_default)
                     .filter_map(|e| Some((e.name, e.value?)))
                     .collect();
@@ -342,6 +348,7 @@ impl Log for KafkaLog {
         // topic re-reads its metadata, and Tansu's answer for a missing topic
         // (a null topic name) crashes librdkafka 2.12 (strcmp(NULL)).
         i.readers.lock()?.retain(|(t, _), _| t != name);
+        i.watched.lock()?.retain(|(t, _)| t != name);
         let results = block_on(i.admin.delete_topics(&[name], &i.admin_opts())).map_err(rd(&op))?;
         i.partitions.write()?.remove(name);
         match results.into_iter().next() {
@@ -420,6 +427,7 @@ impl Log for KafkaLog {
         if max_records == 0 {
             return Ok(Vec::new());
         }
+        i.watch_partition(topic, partition)?;
         let end = i.end(topic, partition)?;
         if end <= offset {
             return Ok(Vec::new());
@@ -431,6 +439,7 @@ impl Log for KafkaLog {
 
     fn end_offset(&self, topic: &str, partition: u32) -> Result<u64> {
         self.inner.check_partition(topic, partition)?;
+        self.inner.watch_partition(topic, partition)?;
         self.inner.end(topic, partition)
     }
 
@@ -475,10 +484,19 @@ impl Log for KafkaLog {
 impl Inner {
     /// The partitions the watcher polls: every partition read so far.
     pub(crate) fn watched(&self) -> Vec<(String, u32)> {
-        self.readers
+        self.watched
             .lock()
-            .map(|r| r.keys().cloned().collect())
+            .map(|w| w.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// Adds a partition to the ones the watcher polls.
+    fn watch_partition(&self, topic: &str, partition: u32) -> Result<()> {
+        let mut w = self.watched.lock()?;
+        if !w.contains(&(topic.to_string(), partition)) {
+            w.insert((topic.to_string(), partition));
+        }
+        Ok(())
     }
 
     /// End offsets of `parts` in one ListOffsets round (per broker).

@@ -108,9 +108,50 @@ fn topics_produce_fetch_round_trip() {
     let info = log.topic("orders").expect("metadata");
     assert_eq!(info.partitions, 3);
     eprintln!("[tansu] topic config as described: {:?}", info.config);
+    {
+        use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+        use rdkafka::client::DefaultClientContext;
+        use rdkafka::config::ClientConfig;
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", format!("127.0.0.1:{}", broker.port))
+            .create()
+            .expect("admin");
+        let res = futures::executor::block_on(
+            admin.describe_configs(&[ResourceSpecifier::Topic("orders")], &AdminOptions::new()),
+        );
+        match res {
+            Ok(rs) => {
+                for r in rs {
+                    match r {
+                        Ok(r) => eprintln!(
+                            "[tansu] DescribeConfigs: {:?}",
+                            r.entries
+                                .iter()
+                                .map(|e| (&e.name, &e.value, e.is_default, &e.source))
+                                .collect::<Vec<_>>()
+                        ),
+                        Err(e) => eprintln!("[tansu] DescribeConfigs item error: {e:?}"),
+                    }
+                }
+            }
+            Err(e) => eprintln!("[tansu] DescribeConfigs failed: {e}"),
+        }
+    }
     assert!(log.topics().iter().any(|t| t.name == "orders"));
     assert!(log.topic("missing").is_none());
 
+    // Tansu stores the config but describes it as a default (is_default,
+    // source Default), so non-default entries, i.e. TopicInfo.config, are
+    // empty there; Kafka reports it with source DynamicTopic.
+    let compact = info.config.get("cleanup.policy").map(String::as_str);
+    if TANSU {
+        assert_eq!(
+            compact, None,
+            "Tansu now describes topic configs: update the notes"
+        );
+    } else {
+        assert_eq!(compact, Some("compact"));
+    }
     // Keyed records go to murmur2(key) % 3, as on the embedded log.
     let t = Instant::now();
     let (p, o) = log
@@ -359,7 +400,7 @@ fn consumer_group_join_latency() {
     };
     let log = broker.log();
     log.create_topic("g", 2, BTreeMap::new()).expect("create");
-    for (session, rebalance) in [("45000", "300000"), ("6000", "6000")] {
+    for (session, rebalance) in [("6000", "6000"), ("45000", "300000")] {
         let c: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", format!("127.0.0.1:{}", broker.port))
             .set("group.id", format!("join-{session}"))
@@ -381,5 +422,84 @@ fn consumer_group_join_latency() {
             "[timing] group join (session.timeout.ms={session}): {:?}",
             t.elapsed()
         );
+    }
+}
+
+#[test]
+fn watch_sees_writes_of_other_clients_and_txn_shapes() {
+    let Some(broker) = Broker::start("watch_sees_writes_of_other_clients_and_txn_shapes") else {
+        return;
+    };
+    let reader = broker.log();
+    let writer = broker.log();
+    reader
+        .create_topic("w", 1, BTreeMap::new())
+        .expect("create");
+    assert!(reader.fetch("w", 0, 0, 10).expect("fetch").is_empty());
+    let mut watch = reader.watch();
+    watch.borrow_and_update();
+    let t = Instant::now();
+    writer
+        .produce("w", Some(0), rec("k", "v", 0))
+        .expect("produce");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), watch.changed())
+            .await
+            .expect("watch bumped within 5 s")
+            .expect("sender alive");
+    });
+    eprintln!(
+        "[timing] watch bump after another client's produce: {:?}",
+        t.elapsed()
+    );
+
+    // Transaction latency by shape (after a warm-up commit).
+    let append = |v: &str| Append {
+        topic: "w".into(),
+        partition: Some(0),
+        record: rec("k", v, 0),
+    };
+    let offset = OffsetCommit {
+        group: "g".into(),
+        topic: "w".into(),
+        partition: 0,
+        next_offset: 1,
+    };
+    writer
+        .commit(Transaction {
+            appends: vec![append("warm")],
+            offsets: vec![],
+        })
+        .expect("warm-up");
+    for (name, txn) in [
+        (
+            "1 append",
+            Transaction {
+                appends: vec![append("a")],
+                offsets: vec![],
+            },
+        ),
+        (
+            "offsets only",
+            Transaction {
+                appends: vec![],
+                offsets: vec![offset.clone()],
+            },
+        ),
+        (
+            "100 appends + offsets",
+            Transaction {
+                appends: (0..100).map(|n| append(&n.to_string())).collect(),
+                offsets: vec![offset.clone()],
+            },
+        ),
+    ] {
+        let t = Instant::now();
+        writer.commit(txn).expect("commit");
+        eprintln!("[timing] transaction, {name}: {:?}", t.elapsed());
     }
 }
