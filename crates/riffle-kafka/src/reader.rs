@@ -15,6 +15,9 @@ use riffle_log::{ConsumedRecord, Header, Record, Result};
 
 use crate::error::rd;
 
+/// The longest single poll while reading.
+const POLL_SLICE: Duration = Duration::from_millis(2);
+
 /// A consumer assigned to one partition, and where it stands.
 pub(crate) struct Reader {
     consumer: BaseConsumer,
@@ -71,8 +74,16 @@ impl Reader {
             if left.is_zero() {
                 break;
             }
-            match self.consumer.poll(left) {
-                None => break,
+            // Short slices: between them, the consumer's position (local, no
+            // request) may show that only control records (transaction
+            // markers) were left, which no message or EOF event reports
+            // before the next long-poll Fetch returns.
+            match self.consumer.poll(left.min(POLL_SLICE)) {
+                None => {
+                    if self.position()? >= high {
+                        break;
+                    }
+                }
                 Some(Ok(m)) => {
                     let o = m.offset();
                     if o < offset as i64 {
@@ -92,6 +103,20 @@ impl Reader {
             }
         }
         Ok(out)
+    }
+}
+
+impl Reader {
+    /// The consumer's fetch position in the partition (-1 if unknown).
+    fn position(&self) -> Result<i64> {
+        let tpl = self
+            .consumer
+            .position()
+            .map_err(rd(format!("position in '{}'", self.topic)))?;
+        Ok(tpl
+            .find_partition(&self.topic, self.partition as i32)
+            .and_then(|e| e.offset().to_raw())
+            .unwrap_or(-1))
     }
 }
 
