@@ -80,10 +80,11 @@ impl Inner {
                     .map_err(|(e, _)| e)?;
                 pending.push(fut);
             }
-            for (tpl, meta) in &groups {
-                producer.send_offsets_to_transaction(tpl, meta, self.opts.timeout)?;
-            }
-            producer.commit_transaction(self.opts.timeout)?;
+            // Wait for the acks before committing: rust-rdkafka's
+            // commit_transaction first flushes, and its flush, when anything
+            // is still queued, polls the event queue for up to 100 ms that
+            // the producer's own polling thread empties first, so every
+            // commit took >= 100 ms.
             let mut placed = Vec::with_capacity(pending.len());
             for fut in pending {
                 match block_on(fut) {
@@ -92,6 +93,10 @@ impl Inner {
                     Err(_) => return Err(rdkafka::error::KafkaError::Canceled),
                 }
             }
+            for (tpl, meta) in &groups {
+                producer.send_offsets_to_transaction(tpl, meta, self.opts.timeout)?;
+            }
+            producer.commit_transaction(self.opts.timeout)?;
             Ok(placed)
         })();
         match outcome {

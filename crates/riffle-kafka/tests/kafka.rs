@@ -582,3 +582,50 @@ fn reader_survives_deletion_by_another_client() {
     std::thread::sleep(Duration::from_secs(3));
     assert!(reader.fetch("x", 0, 1, 10).is_err());
 }
+
+/// Where the ~100 ms of a transaction with appends goes: librdkafka's `eos`
+/// and `protocol` debug log of one transaction, with timestamps. Diagnostic
+/// only; run with `--ignored --nocapture`.
+#[test]
+#[ignore = "diagnostic: prints librdkafka's debug log of one transaction"]
+fn transaction_debug_log() {
+    use rdkafka::client::ClientContext;
+    use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+    struct Printer(Instant);
+    impl ClientContext for Printer {
+        fn log(&self, _level: RDKafkaLogLevel, fac: &str, msg: &str) {
+            eprintln!("{:>9.3?} {fac} {msg}", self.0.elapsed());
+        }
+    }
+    impl ProducerContext for Printer {
+        type DeliveryOpaque = ();
+        fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: ()) {}
+    }
+    let Some(broker) = Broker::start("transaction_debug_log") else {
+        return;
+    };
+    broker
+        .log()
+        .create_topic("d", 1, BTreeMap::new())
+        .expect("create");
+    let p: BaseProducer<Printer> = ClientConfig::new()
+        .set("bootstrap.servers", format!("127.0.0.1:{}", broker.port))
+        .set("transactional.id", "dbg")
+        .set("debug", "eos,protocol,msg")
+        .set_log_level(RDKafkaLogLevel::Debug)
+        .create_with_context(Printer(Instant::now()))
+        .expect("producer");
+    p.init_transactions(Duration::from_secs(30)).expect("init");
+    for round in 0..2 {
+        eprintln!("==== transaction {round}");
+        p.begin_transaction().expect("begin");
+        p.send(BaseRecord::to("d").partition(0).key("k").payload("v"))
+            .map_err(|(e, _)| e)
+            .expect("send");
+        let t = Instant::now();
+        p.commit_transaction(Duration::from_secs(30))
+            .expect("commit");
+        eprintln!("==== commit_transaction took {:?}", t.elapsed());
+    }
+}
