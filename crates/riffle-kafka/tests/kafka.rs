@@ -209,6 +209,9 @@ fn transaction_is_atomic_and_commits_offsets() {
     };
     assert!(log.commit(bad).is_err());
     log.delete_group(group).expect("delete group");
+    let after = log.committed_offset(group, "in", 0).expect("committed");
+    eprintln!("[kafka] committed offset after delete_group: {after:?}");
+    assert_eq!(after, None, "delete_group left the offsets behind");
     log.delete_group("never-existed")
         .expect("delete unknown group");
 }
