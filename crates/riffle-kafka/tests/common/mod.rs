@@ -35,6 +35,7 @@ impl Broker {
         let t = Instant::now();
         let out = Command::new(script)
             .arg(port.to_string())
+            .arg(std::process::id().to_string())
             .output()
             .expect("run scripts/kafka-broker.sh");
         assert!(
