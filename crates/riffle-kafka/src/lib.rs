@@ -129,7 +129,7 @@ impl Inner {
     }
 
     /// Partition count of `topic`, from the cache or the broker.
-    fn partition_count(&self, topic: &str) -> Result<u32> {
+    pub(crate) fn partition_count(&self, topic: &str) -> Result<u32> {
         if let Some(n) = self.partitions.read()?.get(topic) {
             return Ok(*n);
         }
@@ -309,6 +309,8 @@ impl Log for KafkaLog {
         partitions: u32,
         config: BTreeMap<String, String>,
     ) -> Result<bool> {
+        // Kafka's broker rejects these names; Tansu accepts them.
+        riffle_log::validate_topic_name(name)?;
         if partitions == 0 || partitions > riffle_log::MAX_PARTITIONS {
             return Err(LogError::InvalidPartitionCount {
                 topic: name.to_string(),

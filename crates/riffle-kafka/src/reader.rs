@@ -127,7 +127,8 @@ impl Reader {
 fn convert(m: &BorrowedMessage<'_>, partition: u32) -> ConsumedRecord {
     let timestamp = match m.timestamp() {
         Timestamp::CreateTime(t) | Timestamp::LogAppendTime(t) => t,
-        Timestamp::NotAvailable => 0,
+        // A record stored with timestamp -1 reads back as "not available".
+        Timestamp::NotAvailable => -1,
     };
     let headers = m
         .headers()

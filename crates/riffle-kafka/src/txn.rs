@@ -39,11 +39,15 @@ impl Inner {
         if txn.appends.is_empty() && txn.offsets.is_empty() {
             return Ok(Vec::new());
         }
-        // Resolve partitions and group metadata before the transaction starts,
-        // so that a bad topic never leaves a transaction open.
-        let mut targets = Vec::with_capacity(txn.appends.len());
+        // Validate everything before the transaction starts, so that a bad
+        // topic never leaves a transaction open, and pick partitions only
+        // then, so that a rejected commit does not move the round-robin
+        // counters.
         for a in &txn.appends {
-            targets.push(self.pick_partition(&a.topic, a.partition, &a.record)?);
+            match a.partition {
+                Some(p) => self.check_partition(&a.topic, p).map(|_| ())?,
+                None => self.partition_count(&a.topic).map(|_| ())?,
+            }
         }
         let mut by_group: BTreeMap<&str, TopicPartitionList> = BTreeMap::new();
         for o in &txn.offsets {
@@ -65,6 +69,11 @@ impl Inner {
                 LogError::Backend(format!("no consumer group metadata for group '{group}'"))
             })?;
             groups.push((tpl, meta));
+        }
+
+        let mut targets = Vec::with_capacity(txn.appends.len());
+        for a in &txn.appends {
+            targets.push(self.pick_partition(&a.topic, a.partition, &a.record)?);
         }
 
         let mut slot = self.txn.lock()?;
