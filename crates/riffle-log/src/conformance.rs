@@ -9,11 +9,22 @@ use bytes::Bytes;
 use crate::{partition_for_key, Append, Header, Log, LogError, OffsetCommit, Record, Transaction};
 
 /// A named check run on a fresh log.
-type Check<L> = (&'static str, fn(&L));
+pub type Check<L> = (&'static str, fn(&L));
 
 /// Runs every check, each on a fresh log from `make`.
+#[allow(dead_code)]
 pub(crate) fn run_all<L: Log>(make: &dyn Fn() -> L) {
-    let checks: &[Check<L>] = &[
+    for (name, check) in checks::<L>() {
+        tracing::debug!(check = name, "running conformance check");
+        check(&make());
+    }
+    concurrent_producers(Arc::new(make()));
+}
+
+/// Every check but the concurrency one ([`concurrent_producers`]), by name;
+/// each expects a fresh log.
+pub fn checks<L: Log>() -> Vec<Check<L>> {
+    vec![
         ("dense_offsets", dense_offsets),
         ("keyed_partitioning", keyed_partitioning),
         ("round_robin", round_robin),
@@ -30,12 +41,7 @@ pub(crate) fn run_all<L: Log>(make: &dyn Fn() -> L) {
         ("watch_bumps", watch_bumps),
         ("fetch_bounds", fetch_bounds),
         ("record_contents", record_contents),
-    ];
-    for (name, check) in checks {
-        tracing::debug!(check = name, "running conformance check");
-        check(&make());
-    }
-    concurrent_producers(Arc::new(make()));
+    ]
 }
 
 fn no_config() -> BTreeMap<String, String> {
@@ -363,7 +369,8 @@ fn record_contents(log: &impl Log) {
     assert_eq!(got, vec![full, empty, Record::default()]);
 }
 
-fn concurrent_producers<L: Log>(log: Arc<L>) {
+/// Several threads producing at once to a fresh log.
+pub fn concurrent_producers<L: Log>(log: Arc<L>) {
     const THREADS: u64 = 4;
     const PER_THREAD: u64 = 250;
     log.create_topic("t", 2, no_config()).unwrap();

@@ -106,6 +106,11 @@ pub enum LogError {
     )]
     Corrupt(String),
 
+    /// A remote backend (a Kafka cluster) failed. The message says what failed
+    /// and what to check.
+    #[error("{0}")]
+    Backend(String),
+
     /// An internal invariant broke (for example, a thread panicked while
     /// holding a lock). The process should be restarted.
     #[error("internal error in topic storage: {0}; restart the server")]

@@ -23,8 +23,11 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 mod codec;
-#[cfg(test)]
-mod conformance;
+/// The behaviour every backend must share, for other crates' backends (the
+/// `conformance` feature) and this crate's tests.
+#[cfg(any(test, feature = "conformance"))]
+#[doc(hidden)]
+pub mod conformance;
 mod embedded;
 mod error;
 mod memory;
@@ -35,6 +38,7 @@ pub use embedded::{EmbeddedLog, LogOptions};
 pub use error::LogError;
 pub use memory::MemoryLog;
 pub use partitioner::{murmur2, partition_for_key};
+pub use state::validate_topic_name;
 
 /// The most partitions a topic may have. Every partition costs memory for its
 /// end offset and a seek when an [`EmbeddedLog`] is opened.

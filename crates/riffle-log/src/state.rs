@@ -20,7 +20,7 @@ use crate::{LogError, OffsetCommit, Result, TopicInfo};
 const MAX_TOPIC_NAME_LEN: usize = 249;
 
 /// Checks a topic name against Kafka's rules.
-pub(crate) fn validate_topic_name(name: &str) -> Result<()> {
+pub fn validate_topic_name(name: &str) -> Result<()> {
     let reason = if name.is_empty() {
         Some("it is empty")
     } else if name == "." || name == ".." {
