@@ -1,5 +1,6 @@
 //! The `riffle` binary: `riffle server`, `riffle test`, `riffle shell`, `riffle bench`.
 
+mod backend;
 mod headless;
 mod properties;
 
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
-use riffle_engine::{Engine, EngineConfig};
+use riffle_engine::EngineConfig;
 
 /// Riffle: a ksqlDB-compatible streaming SQL engine.
 #[derive(Debug, Parser)]
@@ -58,7 +59,9 @@ struct ServerArgs {
     #[arg(long, value_name = "FILE")]
     queries_file: Option<PathBuf>,
 
-    /// Kafka brokers to use instead of the embedded log (not supported yet).
+    /// Kafka brokers to use instead of the embedded log (overrides `bootstrap.servers` from
+    /// --config). Topics, consumer groups, internal topics and the command topic then live in
+    /// Kafka; client settings come from the --config properties.
     #[arg(long, value_name = "HOST:PORT,...")]
     bootstrap_servers: Option<String>,
 }
@@ -231,17 +234,13 @@ struct ServerSettings {
     host: String,
     port: u16,
     config: EngineConfig,
+    /// The Kafka cluster to run on; `None` for the embedded log.
+    kafka: Option<riffle_kafka::KafkaOptions>,
     /// Headless mode: the queries file and its checked statements.
     headless: Option<(PathBuf, Vec<headless::Step>)>,
 }
 
 fn settings(args: &ServerArgs, file: BTreeMap<String, String>) -> anyhow::Result<ServerSettings> {
-    if args.bootstrap_servers.is_some() {
-        bail!(
-            "--bootstrap-servers is not supported yet: Riffle runs on its embedded log only \
-             (the Kafka backend is planned)"
-        );
-    }
     let mut file = file;
     // As in ksqlDB, --queries-file wins over ksql.queries.file.
     let queries_file = args
@@ -266,6 +265,12 @@ fn settings(args: &ServerArgs, file: BTreeMap<String, String>) -> anyhow::Result
     let service_id = file
         .remove("ksql.service.id")
         .unwrap_or_else(|| EngineConfig::default().service_id);
+    let kafka = backend::kafka_options(
+        args.bootstrap_servers.as_deref(),
+        &file,
+        &service_id,
+        (&host, port),
+    )?;
     // Unlike ksqlDB (default false), the processing log stream is created unless disabled: bad
     // records should be queryable out of the box.
     let processing_log_stream = !file
@@ -290,6 +295,7 @@ fn settings(args: &ServerArgs, file: BTreeMap<String, String>) -> anyhow::Result
             processing_log_stream,
             headless: headless.is_some(),
         },
+        kafka,
         headless,
     })
 }
@@ -336,12 +342,30 @@ fn run_server(args: ServerArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: ServerSettings) -> anyhow::Result<()> {
-    let data_dir = settings.config.data_dir.clone();
-    let config = settings.config;
-    let engine = tokio::task::spawn_blocking(move || Engine::open(config))
+    let storage = match &settings.kafka {
+        Some(k) => format!(
+            "Kafka at {}, processing.guarantee={}",
+            k.bootstrap_servers,
+            if k.exactly_once {
+                "exactly_once_v2"
+            } else {
+                "at_least_once"
+            }
+        ),
+        None => format!(
+            "data: {}",
+            settings
+                .config
+                .data_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "in memory".into())
+        ),
+    };
+    let (config, kafka) = (settings.config, settings.kafka);
+    let engine = tokio::task::spawn_blocking(move || backend::open_engine(config, kafka))
         .await
-        .context("engine start-up panicked")?
-        .context("cannot open the engine")?;
+        .context("engine start-up panicked")??;
     let mut options = riffle_server::ServeOptions::default();
     if let Some((path, steps)) = settings.headless {
         let e = engine.clone();
@@ -365,13 +389,9 @@ async fn serve(settings: ServerSettings) -> anyhow::Result<()> {
         println!("Server started with query file {file}. Interactive mode is disabled.");
     }
     println!(
-        "Riffle {} (ksqlDB {} REST API) listening on http://{addr} (data: {})",
+        "Riffle {} (ksqlDB {} REST API) listening on http://{addr} ({storage})",
         riffle_server::RIFFLE_VERSION,
         riffle_server::KSQL_COMPATIBLE_VERSION,
-        data_dir
-            .as_ref()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|| "in memory".into())
     );
     riffle_server::serve_with(engine, listener, shutdown_signal(), options).await?;
     tracing::info!("server stopped");
@@ -467,11 +487,34 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_flags_fail_clearly() {
+    fn kafka_settings() {
+        let s = settings(&args(None), BTreeMap::new()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.kafka.is_none());
+        let mut file = BTreeMap::new();
+        file.insert("bootstrap.servers".to_string(), "k:9092".to_string());
+        file.insert(
+            "ksql.streams.processing.guarantee".to_string(),
+            "exactly_once_v2".to_string(),
+        );
+        let s = settings(&args(None), file.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let k = s.kafka.unwrap_or_else(|| panic!("kafka options expected"));
+        assert_eq!(k.bootstrap_servers, "k:9092");
+        assert!(k.exactly_once);
+        assert_eq!(k.transactional_id, "default_riffle-0.0.0.0-8088");
         let mut a = args(None);
-        a.bootstrap_servers = Some("k:9092".into());
-        let err = settings(&a, BTreeMap::new()).err().map(|e| e.to_string());
-        assert!(err.is_some_and(|e| e.contains("not supported yet")));
+        a.bootstrap_servers = Some("other:1".into());
+        file.remove("ksql.streams.processing.guarantee");
+        let s = settings(&a, file).unwrap_or_else(|e| panic!("{e}"));
+        let k = s.kafka.unwrap_or_else(|| panic!("kafka options expected"));
+        assert_eq!(k.bootstrap_servers, "other:1");
+        assert!(
+            !k.exactly_once,
+            "at_least_once is the default, as in ksqlDB"
+        );
+        let mut file = BTreeMap::new();
+        file.insert("bootstrap.servers".to_string(), "k:1".to_string());
+        file.insert("processing.guarantee".to_string(), "maybe".to_string());
+        assert!(settings(&args(None), file).is_err());
     }
 
     #[test]

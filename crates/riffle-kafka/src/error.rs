@@ -40,6 +40,17 @@ pub enum KafkaLogError {
         source: RdError,
     },
 
+    /// A server property has a value the Kafka backend does not accept.
+    #[error("invalid value '{value}' for {key}: {expected}")]
+    Property {
+        /// The property name as given.
+        key: String,
+        /// The value as given.
+        value: String,
+        /// What would be accepted.
+        expected: &'static str,
+    },
+
     /// A client could not be created from the configuration.
     #[error("invalid Kafka client configuration: {0}; fix the property or remove it")]
     Config(#[source] RdError),

@@ -114,6 +114,16 @@ impl KafkaLog {
         watch::spawn(Arc::downgrade(&inner));
         Ok(KafkaLog { inner })
     }
+
+    /// Asks the cluster for its metadata, to tell early (within `timeout`) whether the
+    /// bootstrap servers answer at all.
+    pub fn ping(&self, timeout: std::time::Duration) -> Result<()> {
+        self.inner
+            .meta
+            .fetch_metadata(None, timeout)
+            .map(|_| ())
+            .map_err(rd("metadata request"))
+    }
 }
 
 impl Inner {

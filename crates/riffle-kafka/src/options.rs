@@ -6,6 +6,18 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
+/// Server properties passed to every client as they are: Java and librdkafka agree on them.
+const CLIENT_KEYS: [&str; 8] = [
+    "security.protocol",
+    "sasl.mechanisms",
+    "sasl.username",
+    "sasl.password",
+    "ssl.ca.location",
+    "ssl.certificate.location",
+    "ssl.key.location",
+    "ssl.key.password",
+];
+
 /// How to reach and use a Kafka cluster.
 ///
 /// Every map is applied after the defaults, so any librdkafka property can be
@@ -33,6 +45,10 @@ pub struct KafkaOptions {
     pub fetch_timeout: Duration,
     /// How often the background watcher polls end offsets.
     pub watch_interval: Duration,
+    /// `processing.guarantee=exactly_once_v2`: every [`Log::commit`](riffle_log::Log::commit)
+    /// is one Kafka transaction. When false (`at_least_once`), appends go through the
+    /// idempotent producer and offsets are committed after their acknowledgements.
+    pub exactly_once: bool,
 }
 
 impl KafkaOptions {
@@ -48,7 +64,68 @@ impl KafkaOptions {
             timeout: Duration::from_secs(30),
             fetch_timeout: Duration::from_millis(1000),
             watch_interval: Duration::from_millis(100),
+            exactly_once: true,
         }
+    }
+
+    /// Applies ksqlDB-style server properties (`ksql-server.properties` names; every key is
+    /// also accepted with a `ksql.streams.` prefix):
+    ///
+    /// * `processing.guarantee`: `exactly_once_v2` (or the older `exactly_once`,
+    ///   `exactly_once_beta`) makes every commit a Kafka transaction; `at_least_once` does not.
+    /// * `producer.X` / `consumer.X`: librdkafka property `X` for producers / consumers only.
+    /// * `security.protocol`, `sasl.mechanism` (librdkafka's `sasl.mechanisms`),
+    ///   `sasl.username`, `sasl.password`, `ssl.*` locations: for every client.
+    /// * `librdkafka.X`: any librdkafka property `X`, for every client.
+    /// * `transactional.id`: the transactional producer's id.
+    ///
+    /// Other keys are not Kafka client settings and are ignored here.
+    pub fn apply_properties(
+        &mut self,
+        props: &BTreeMap<String, String>,
+    ) -> Result<(), crate::KafkaLogError> {
+        // Unprefixed keys win over their `ksql.streams.` aliases.
+        let mut merged: BTreeMap<&str, &str> = BTreeMap::new();
+        for (k, v) in props {
+            if let Some(short) = k.strip_prefix("ksql.streams.") {
+                merged.entry(short).or_insert(v);
+            }
+        }
+        for (k, v) in props {
+            if !k.starts_with("ksql.streams.") {
+                merged.insert(k, v);
+            }
+        }
+        for (key, value) in merged {
+            let value = value.trim();
+            if key == "processing.guarantee" {
+                self.exactly_once = match value.to_ascii_lowercase().as_str() {
+                    "exactly_once_v2" | "exactly_once" | "exactly_once_beta" => true,
+                    "at_least_once" => false,
+                    _ => {
+                        return Err(crate::KafkaLogError::Property {
+                            key: key.to_string(),
+                            value: value.to_string(),
+                            expected: "at_least_once or exactly_once_v2",
+                        })
+                    }
+                };
+            } else if key == "transactional.id" {
+                self.transactional_id = value.to_string();
+            } else if let Some(k) = key.strip_prefix("producer.") {
+                self.producer.insert(k.to_string(), value.to_string());
+            } else if let Some(k) = key.strip_prefix("consumer.") {
+                self.consumer.insert(k.to_string(), value.to_string());
+            } else if let Some(k) = key.strip_prefix("librdkafka.") {
+                self.client.insert(k.to_string(), value.to_string());
+            } else if key == "sasl.mechanism" {
+                self.client
+                    .insert("sasl.mechanisms".into(), value.to_string());
+            } else if CLIENT_KEYS.contains(&key) {
+                self.client.insert(key.to_string(), value.to_string());
+            }
+        }
+        Ok(())
     }
 
     /// Properties shared by every client.
@@ -108,5 +185,43 @@ impl KafkaOptions {
             c.set(k, v);
         }
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn ksql_properties_map_onto_clients() {
+        let mut o = KafkaOptions::new("k:9092");
+        o.apply_properties(&props(&[
+            ("ksql.streams.processing.guarantee", "at_least_once"),
+            ("ksql.streams.producer.linger.ms", "20"),
+            ("producer.linger.ms", "10"),
+            ("consumer.fetch.wait.max.ms", "5"),
+            ("sasl.mechanism", "PLAIN"),
+            ("librdkafka.socket.timeout.ms", "1000"),
+            ("ksql.service.id", "x_"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!o.exactly_once);
+        assert_eq!(o.producer["linger.ms"], "10");
+        assert_eq!(o.consumer["fetch.wait.max.ms"], "5");
+        assert_eq!(o.client["sasl.mechanisms"], "PLAIN");
+        assert_eq!(o.client["socket.timeout.ms"], "1000");
+        assert!(!o.client.contains_key("ksql.service.id"));
+        o.apply_properties(&props(&[("processing.guarantee", "exactly_once_v2")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(o.exactly_once);
+        let err = o.apply_properties(&props(&[("processing.guarantee", "twice")]));
+        assert!(err.is_err_and(|e| e.to_string().contains("at_least_once or exactly_once_v2")));
     }
 }

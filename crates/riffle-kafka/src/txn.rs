@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use futures::executor::block_on;
-use rdkafka::consumer::Consumer;
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use riffle_log::{LogError, Result, Transaction};
@@ -16,6 +16,14 @@ use tracing::warn;
 
 use crate::error::{rd, KafkaLogError};
 use crate::{future_record, Inner};
+
+/// What [`Inner::prepare`] resolved for a commit.
+struct Prepared {
+    /// Target partition of each append, in order.
+    targets: Vec<u32>,
+    /// Offsets to commit, per consumer group.
+    offsets: Vec<(String, TopicPartitionList)>,
+}
 
 impl Inner {
     /// The transactional producer, created and initialised on first use.
@@ -34,26 +42,23 @@ impl Inner {
             .ok_or_else(|| LogError::Internal("transactional producer missing".into()))
     }
 
-    /// Runs `txn` as one Kafka transaction; see [`riffle_log::Log::commit`].
-    pub(crate) fn commit(&self, txn: Transaction) -> Result<Vec<(u32, u64)>> {
-        if txn.appends.is_empty() && txn.offsets.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Validate everything before the transaction starts, so that a bad
-        // topic never leaves a transaction open, and pick partitions only
-        // then, so that a rejected commit does not move the round-robin
-        // counters.
+    /// Checks `txn` against the topics and resolves what it needs: the target
+    /// partition of every append and the offsets per group. Runs before
+    /// anything is produced, so that a bad topic never leaves a transaction
+    /// open, and picks partitions only then, so that a rejected commit does
+    /// not move the round-robin counters.
+    fn prepare(&self, txn: &Transaction) -> Result<Prepared> {
         for a in &txn.appends {
             match a.partition {
                 Some(p) => self.check_partition(&a.topic, p).map(|_| ())?,
                 None => self.partition_count(&a.topic).map(|_| ())?,
             }
         }
-        let mut by_group: BTreeMap<&str, TopicPartitionList> = BTreeMap::new();
+        let mut by_group: BTreeMap<String, TopicPartitionList> = BTreeMap::new();
         for o in &txn.offsets {
             self.check_partition(&o.topic, o.partition)?;
             by_group
-                .entry(o.group.as_str())
+                .entry(o.group.clone())
                 .or_default()
                 .add_partition_offset(
                     &o.topic,
@@ -62,18 +67,77 @@ impl Inner {
                 )
                 .map_err(rd("build offset list"))?;
         }
-        let mut groups = Vec::with_capacity(by_group.len());
-        for (group, tpl) in by_group {
+        let mut targets = Vec::with_capacity(txn.appends.len());
+        for a in &txn.appends {
+            targets.push(self.pick_partition(&a.topic, a.partition, &a.record)?);
+        }
+        Ok(Prepared {
+            targets,
+            offsets: by_group.into_iter().collect(),
+        })
+    }
+
+    /// Applies `txn`: one Kafka transaction when the options ask for
+    /// exactly-once, else the at-least-once path; see [`riffle_log::Log::commit`].
+    pub(crate) fn commit(&self, txn: Transaction) -> Result<Vec<(u32, u64)>> {
+        if txn.appends.is_empty() && txn.offsets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prepared = self.prepare(&txn)?;
+        if self.opts.exactly_once {
+            self.commit_transaction(&txn, prepared)
+        } else {
+            self.commit_at_least_once(&txn, prepared)
+        }
+    }
+
+    /// `processing.guarantee=at_least_once`: the appends through the plain
+    /// idempotent producer, then, once every one is acknowledged, the offsets
+    /// with an ordinary synchronous offset commit. A crash between the two
+    /// re-processes the batch (duplicates, never loss); in exchange no
+    /// transaction markers are written and no coordinator round trips made.
+    fn commit_at_least_once(
+        &self,
+        txn: &Transaction,
+        prepared: Prepared,
+    ) -> Result<Vec<(u32, u64)>> {
+        let mut pending = Vec::with_capacity(txn.appends.len());
+        for (a, &p) in txn.appends.iter().zip(&prepared.targets) {
+            let op = format!("produce to '{}' partition {p}", a.topic);
+            let fut = self
+                .producer
+                .send_result(future_record(&a.topic, p, &a.record))
+                .map_err(|(e, _)| rd(&op)(e))?;
+            pending.push((op, fut));
+        }
+        let mut placed = Vec::with_capacity(pending.len());
+        for (op, fut) in pending {
+            match block_on(fut) {
+                Ok(Ok(d)) => placed.push((d.partition as u32, d.offset as u64)),
+                Ok(Err((e, _))) => return Err(rd(&op)(e)),
+                Err(_) => return Err(rd(&op)(rdkafka::error::KafkaError::Canceled)),
+            }
+        }
+        for (group, tpl) in &prepared.offsets {
             let consumer = self.group_consumer(group)?;
+            consumer
+                .commit(tpl, CommitMode::Sync)
+                .map_err(rd(format!("commit offsets of group '{group}'")))?;
+        }
+        self.bump();
+        Ok(placed)
+    }
+
+    /// `processing.guarantee=exactly_once_v2`: everything in one transaction.
+    fn commit_transaction(&self, txn: &Transaction, prepared: Prepared) -> Result<Vec<(u32, u64)>> {
+        let Prepared { targets, offsets } = prepared;
+        let mut groups = Vec::with_capacity(offsets.len());
+        for (group, tpl) in offsets {
+            let consumer = self.group_consumer(&group)?;
             let meta = consumer.group_metadata().ok_or_else(|| {
                 LogError::Backend(format!("no consumer group metadata for group '{group}'"))
             })?;
             groups.push((tpl, meta));
-        }
-
-        let mut targets = Vec::with_capacity(txn.appends.len());
-        for a in &txn.appends {
-            targets.push(self.pick_partition(&a.topic, a.partition, &a.record)?);
         }
 
         let mut slot = self.txn.lock()?;
