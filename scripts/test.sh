@@ -18,3 +18,6 @@ else
 fi
 # Existing ksqlDB client libraries work unmodified.
 RIFFLE="$riffle" scripts/clients/run.sh
+# Kafka end to end, with standard tooling: names of groups and internal topics, and the
+# exactly-once kill test (scripts/kafka/checks.py).
+RIFFLE="$riffle" scripts/kafka/run.sh

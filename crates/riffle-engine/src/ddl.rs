@@ -20,13 +20,23 @@ use crate::{Engine, EngineError, Result};
 /// Makes sure `topic` exists, creating it with `partitions` (or one partition on the embedded
 /// log, where nobody else creates topics).
 fn ensure_topic(engine: &Engine, topic: &str, partitions: Option<u32>) -> Result<u32> {
+    ensure_topic_with(engine, topic, partitions, BTreeMap::new())
+}
+
+/// [`ensure_topic`] with the topic configuration a new topic gets.
+fn ensure_topic_with(
+    engine: &Engine,
+    topic: &str,
+    partitions: Option<u32>,
+    config: BTreeMap<String, String>,
+) -> Result<u32> {
     if let Some(t) = engine.log().topic(topic) {
         return Ok(t.partitions);
     }
     // Replaying the command topic also lands here: it recreates topics that a lost data
     // directory no longer has, the same way as a first run does.
     let n = partitions.unwrap_or(1);
-    engine.log().create_topic(topic, n, BTreeMap::new())?;
+    engine.log().create_topic(topic, n, config)?;
     Ok(n)
 }
 
@@ -426,7 +436,15 @@ fn start_query(
     let changelog_topic = match &plan {
         QueryPlan::Aggregate(_) if source.source_type == SourceType::Stream => {
             let topic = format!("{group}-Aggregate-Aggregate-Materialize-changelog");
-            ensure_topic(engine, &topic, Some(1))?;
+            // Only each key's latest state matters, as for Kafka Streams' changelogs; windowed
+            // state also expires (ksqlDB: compact,delete).
+            let policy = if sink.window.is_some() {
+                "compact,delete"
+            } else {
+                "compact"
+            };
+            let config = BTreeMap::from([("cleanup.policy".to_string(), policy.to_string())]);
+            ensure_topic_with(engine, &topic, Some(1), config)?;
             Some(topic)
         }
         _ => None,

@@ -436,14 +436,12 @@ impl Log for KafkaLog {
     ) -> Result<Vec<ConsumedRecord>> {
         let i = &self.inner;
         i.check_partition(topic, partition)?;
-        if max_records == 0 {
+        // Kafka offsets are i64; nothing lies beyond.
+        if max_records == 0 || offset > i64::MAX as u64 {
             return Ok(Vec::new());
         }
         i.watch_partition(topic, partition)?;
         let end = i.end(topic, partition)?;
-        if end <= offset {
-            return Ok(Vec::new());
-        }
         let reader = i.reader(topic, partition)?;
         let mut reader = reader.lock()?;
         reader.read(offset, max_records, i.opts.fetch_timeout, end)
@@ -452,7 +450,8 @@ impl Log for KafkaLog {
     fn end_offset(&self, topic: &str, partition: u32) -> Result<u64> {
         self.inner.check_partition(topic, partition)?;
         self.inner.watch_partition(topic, partition)?;
-        self.inner.end(topic, partition)
+        let listed = self.inner.end(topic, partition)?;
+        Ok(listed.max(self.inner.fetched_end(topic, partition).unwrap_or(0)))
     }
 
     fn committed_offset(&self, group: &str, topic: &str, partition: u32) -> Result<Option<u64>> {
@@ -511,7 +510,21 @@ impl Inner {
         Ok(())
     }
 
-    /// End offsets of `parts` in one ListOffsets round (per broker).
+    /// The end offset a reader of the partition last saw in a fetch response
+    /// (see `Reader::read` for why ListOffsets alone is not trusted).
+    fn fetched_end(&self, topic: &str, partition: u32) -> Option<u64> {
+        let reader = self
+            .readers
+            .lock()
+            .ok()?
+            .get(&(topic.to_string(), partition))?
+            .clone();
+        let reader = reader.try_lock().ok()?;
+        reader.fetched_end().map(|e| e as u64)
+    }
+
+    /// End offsets of `parts` in one ListOffsets round (per broker), raised to
+    /// what our readers' fetch responses reported.
     pub(crate) fn ends(&self, parts: &[(String, u32)]) -> Result<Vec<i64>> {
         let mut tpl = TopicPartitionList::new();
         for (t, p) in parts {
@@ -525,9 +538,12 @@ impl Inner {
         Ok(parts
             .iter()
             .map(|(t, p)| {
-                res.find_partition(t, *p as i32)
+                let listed = res
+                    .find_partition(t, *p as i32)
                     .and_then(|e| e.offset().to_raw())
-                    .unwrap_or(-1)
+                    .unwrap_or(-1);
+                let fetched = self.fetched_end(t, *p).map_or(-1, |e| e as i64);
+                listed.max(fetched)
             })
             .collect())
     }

@@ -39,17 +39,24 @@ impl Reader {
     }
 
     /// Reads up to `max` records from `offset`, given the partition's
-    /// `read_committed` end offset `end` (queried by the caller on another
-    /// client: on this consumer's connection a ListOffsets request would queue
-    /// behind the in-flight long-poll Fetch). Returns at once when `offset` is
-    /// at or past `end`; otherwise polls until `max` records, the end, or
-    /// `timeout`.
+    /// `read_committed` end offset `listed_end` as ListOffsets answered it
+    /// (queried by the caller on another client: on this consumer's
+    /// connection a ListOffsets request would queue behind the in-flight
+    /// long-poll Fetch). Polls until `max` records, the end, or `timeout`.
+    ///
+    /// The end used is the larger of `listed_end` and the end this consumer's
+    /// own fetch responses reported: Tansu answers ListOffsets with the base
+    /// offset of the partition's last record batch plus one, not the offset
+    /// after its last record, so a batch of 100 records reads as 1 record
+    /// there, and a partition with an open transaction as empty. Until this
+    /// consumer has had a fetch response for the partition, an apparently
+    /// empty read polls for it (once per reader).
     pub(crate) fn read(
         &mut self,
         offset: u64,
         max: usize,
         timeout: Duration,
-        end: u64,
+        listed_end: u64,
     ) -> Result<Vec<ConsumedRecord>> {
         let op = || format!("fetch from '{}' partition {}", self.topic, self.partition);
         if self.next != Some(offset) {
@@ -64,10 +71,18 @@ impl Reader {
             self.next = Some(offset);
         }
         let mut out = Vec::new();
-        if end <= offset {
+        let listed = listed_end as i64;
+        let start = offset as i64;
+        // Nothing there, as far as anyone knows.
+        // Before this consumer's first fetch response, an apparently empty
+        // read polls once: Tansu also answers ListOffsets with 0 for any
+        // partition with an open transaction (Kafka answers the last stable
+        // offset), which would hide every committed record, e.g. from a
+        // state restore while a killed server's transaction is still open.
+        let nothing_fetched = self.fetched_end().is_some_and(|fetched| fetched <= start);
+        if listed <= start && nothing_fetched {
             return Ok(out);
         }
-        let high = end as i64;
         let deadline = Instant::now() + timeout;
         while out.len() < max {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -80,18 +95,21 @@ impl Reader {
             // before the next long-poll Fetch returns.
             match self.consumer.poll(left.min(POLL_SLICE)) {
                 None => {
-                    if self.position()? >= high {
-                        break;
+                    if let Some(fetched) = self.fetched_end() {
+                        if self.position()? >= listed.max(fetched) {
+                            break;
+                        }
                     }
                 }
                 Some(Ok(m)) => {
                     let o = m.offset();
-                    if o < offset as i64 {
+                    if o < start {
                         continue;
                     }
                     self.next = Some(o as u64 + 1);
                     out.push(convert(&m, self.partition));
-                    if o + 1 >= high {
+                    let fetched = self.fetched_end().unwrap_or(listed);
+                    if o + 1 >= listed.max(fetched) {
                         break;
                     }
                 }
@@ -103,6 +121,30 @@ impl Reader {
             }
         }
         Ok(out)
+    }
+
+    /// The end offset (the last stable offset, under `read_committed`) that
+    /// this consumer's latest fetch response reported; `None` before the
+    /// first response. librdkafka keeps it current while it prefetches.
+    pub(crate) fn fetched_end(&self) -> Option<i64> {
+        // rust-rdkafka wraps only the querying variant (a broker round trip);
+        // the cached one is librdkafka's rd_kafka_get_watermark_offsets.
+        let topic = std::ffi::CString::new(self.topic.as_str()).ok()?;
+        let (mut low, mut high) = (-1i64, -1i64);
+        // SAFETY: the client pointer is valid while `self.consumer` lives; the
+        // topic is a NUL-terminated string alive for the call; `low`/`high`
+        // are valid out-pointers. The call only reads librdkafka's cache.
+        let err = unsafe {
+            rdkafka::bindings::rd_kafka_get_watermark_offsets(
+                self.consumer.client().native_ptr(),
+                topic.as_ptr(),
+                self.partition as i32,
+                &mut low,
+                &mut high,
+            )
+        };
+        (err == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
+            .then_some(high)
     }
 }
 

