@@ -101,6 +101,12 @@ struct BenchArgs {
     /// Concurrent clients for `--query pull`.
     #[arg(long, default_value_t = 16)]
     clients: usize,
+    /// Run through this Kafka cluster instead of the embedded log.
+    #[arg(long, value_name = "HOST:PORT,...")]
+    bootstrap_servers: Option<String>,
+    /// With --bootstrap-servers: `at_least_once` or `exactly_once_v2` (Kafka transactions).
+    #[arg(long, default_value = "at_least_once", value_parser = ["at_least_once", "exactly_once_v2"])]
+    processing_guarantee: String,
 }
 
 #[derive(Debug, Args)]
@@ -162,7 +168,21 @@ fn run_shell(args: &ShellArgs) -> ExitCode {
 
 /// Runs the benchmark and prints its figures.
 fn run_bench(args: &BenchArgs) -> ExitCode {
+    let kafka = args.bootstrap_servers.as_ref().map(|servers| {
+        let mut k = riffle_kafka::KafkaOptions::new(servers.clone());
+        k.exactly_once = args.processing_guarantee == "exactly_once_v2";
+        k
+    });
+    let backend = match &kafka {
+        Some(k) => format!(
+            "Kafka at {} ({})",
+            k.bootstrap_servers, args.processing_guarantee
+        ),
+        None if args.in_memory => "in-memory".to_string(),
+        None => "embedded (RocksDB)".to_string(),
+    };
     let opts = riffle_bench::BenchOptions {
+        kafka,
         records: args.records,
         partitions: args.partitions,
         in_memory: args.in_memory,
@@ -175,14 +195,8 @@ fn run_bench(args: &BenchArgs) -> ExitCode {
         clients: args.clients,
     };
     println!(
-        "riffle bench: {} JSON records, {} partition(s), {} log",
-        opts.records,
-        opts.partitions,
-        if opts.in_memory {
-            "in-memory"
-        } else {
-            "embedded (RocksDB)"
-        }
+        "riffle bench: {} JSON records, {} partition(s), {backend} log",
+        opts.records, opts.partitions,
     );
     let what = match opts.query {
         riffle_bench::BenchQuery::Filter => "CSAS filter+projection",
