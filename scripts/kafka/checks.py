@@ -238,6 +238,14 @@ def check_tooling(binary, bootstrap):
         print(f"tooling: command topic holds {len(texts)} statements; changelog cleanup.policy={policy}")
         big = [v for _, v in read_committed(bootstrap, "BIG_ORDERS")[0]]
         assert len(big) == 100, len(big)
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10).read().decode()
+        lag = [l for l in metrics.splitlines() if l.startswith("riffle_query_consumer_lag{")]
+        assert len(lag) == 8 and all(l.endswith(" 0") for l in lag), lag
+        committed = [l for l in metrics.splitlines() if l.startswith("riffle_kafka_transactions_committed_total ")]
+        assert committed and int(committed[0].split()[1]) > 0, committed
+        for name in ("riffle_kafka_transactions_aborted_total", "riffle_kafka_produce_errors_total"):
+            assert f"\n{name} " in metrics, name
+        print(f"tooling: /metrics has consumer lag for 2 queries x 4 partitions (all 0) and {committed[0]}")
     finally:
         server.stop()
     print("tooling: OK")

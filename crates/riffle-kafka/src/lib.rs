@@ -26,6 +26,7 @@ mod txn;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures::executor::block_on;
@@ -79,6 +80,28 @@ pub(crate) struct Inner {
     round_robin: Mutex<HashMap<String, u32>>,
     /// The change counter behind [`Log::watch`].
     changes: tokio::sync::watch::Sender<u64>,
+    /// Counters for [`Log::metrics`].
+    pub(crate) stats: Stats,
+}
+
+/// What [`Log::metrics`] reports.
+#[derive(Default)]
+pub(crate) struct Stats {
+    /// Records the broker did not accept (plain or transactional producer).
+    pub produce_errors: AtomicU64,
+    /// Transactions committed (exactly-once commits).
+    pub transactions_committed: AtomicU64,
+    /// Transactions aborted after a failure; nothing of them became visible.
+    pub transactions_aborted: AtomicU64,
+    /// At-least-once commits whose offsets were committed after their appends.
+    pub offset_commits: AtomicU64,
+}
+
+impl Stats {
+    /// Adds one to `counter`.
+    pub(crate) fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl KafkaLog {
@@ -110,6 +133,7 @@ impl KafkaLog {
             partitions: RwLock::new(HashMap::new()),
             round_robin: Mutex::new(HashMap::new()),
             changes,
+            stats: Stats::default(),
         });
         watch::spawn(Arc::downgrade(&inner));
         Ok(KafkaLog { inner })
@@ -418,9 +442,43 @@ impl Log for KafkaLog {
                 i.bump();
                 Ok((d.partition as u32, d.offset as u64))
             }
-            Ok(Err((e, _))) => Err(rd(&op)(e)),
+            Ok(Err((e, _))) => {
+                Stats::inc(&i.stats.produce_errors);
+                Err(rd(&op)(e))
+            }
             Err(_) => Err(rd(&op)(rdkafka::error::KafkaError::Canceled)),
         }
+    }
+
+    fn metrics(&self) -> Vec<riffle_log::LogMetric> {
+        let s = &self.inner.stats;
+        let metric = |name, help, counter: &AtomicU64| riffle_log::LogMetric {
+            name,
+            help,
+            value: counter.load(Ordering::Relaxed),
+        };
+        vec![
+            metric(
+                "riffle_kafka_produce_errors_total",
+                "Records the Kafka broker did not accept.",
+                &s.produce_errors,
+            ),
+            metric(
+                "riffle_kafka_transactions_committed_total",
+                "Kafka transactions committed (processing.guarantee=exactly_once_v2).",
+                &s.transactions_committed,
+            ),
+            metric(
+                "riffle_kafka_transactions_aborted_total",
+                "Kafka transactions aborted after a failure; none of their records or offsets became visible.",
+                &s.transactions_aborted,
+            ),
+            metric(
+                "riffle_kafka_offset_commits_total",
+                "Offset commits after acknowledged appends (processing.guarantee=at_least_once).",
+                &s.offset_commits,
+            ),
+        ]
     }
 
     fn commit(&self, txn: Transaction) -> Result<Vec<(u32, u64)>> {

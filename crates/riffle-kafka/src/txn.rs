@@ -15,7 +15,7 @@ use riffle_log::{LogError, Result, Transaction};
 use tracing::warn;
 
 use crate::error::{rd, KafkaLogError};
-use crate::{future_record, Inner};
+use crate::{future_record, Inner, Stats};
 
 /// What [`Inner::prepare`] resolved for a commit.
 struct Prepared {
@@ -114,7 +114,10 @@ impl Inner {
         for (op, fut) in pending {
             match block_on(fut) {
                 Ok(Ok(d)) => placed.push((d.partition as u32, d.offset as u64)),
-                Ok(Err((e, _))) => return Err(rd(&op)(e)),
+                Ok(Err((e, _))) => {
+                    Stats::inc(&self.stats.produce_errors);
+                    return Err(rd(&op)(e));
+                }
                 Err(_) => return Err(rd(&op)(rdkafka::error::KafkaError::Canceled)),
             }
         }
@@ -124,6 +127,7 @@ impl Inner {
                 .commit(tpl, CommitMode::Sync)
                 .map_err(rd(format!("commit offsets of group '{group}'")))?;
         }
+        Stats::inc(&self.stats.offset_commits);
         self.bump();
         Ok(placed)
     }
@@ -162,7 +166,10 @@ impl Inner {
             for fut in pending {
                 match block_on(fut) {
                     Ok(Ok(d)) => placed.push((d.partition as u32, d.offset as u64)),
-                    Ok(Err((e, _))) => return Err(e),
+                    Ok(Err((e, _))) => {
+                        Stats::inc(&self.stats.produce_errors);
+                        return Err(e);
+                    }
                     Err(_) => return Err(rdkafka::error::KafkaError::Canceled),
                 }
             }
@@ -174,10 +181,12 @@ impl Inner {
         })();
         match outcome {
             Ok(placed) => {
+                Stats::inc(&self.stats.transactions_committed);
                 self.bump();
                 Ok(placed)
             }
             Err(e) => {
+                Stats::inc(&self.stats.transactions_aborted);
                 if let Err(abort) = producer.abort_transaction(self.opts.timeout) {
                     // The producer is unusable (fenced or fatal): start afresh.
                     warn!(error = %abort, "aborting a Kafka transaction failed; recreating the producer");

@@ -205,4 +205,21 @@ pub trait Log: Send + Sync + 'static {
     /// A counter that changes after every successful append to any topic, so
     /// consumers can sleep until there is new data.
     fn watch(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// Counters the backend keeps about itself (e.g. Kafka transaction aborts), for the
+    /// metrics endpoint. The local backends have none.
+    fn metrics(&self) -> Vec<LogMetric> {
+        Vec::new()
+    }
+}
+
+/// One counter of a log backend, in Prometheus terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogMetric {
+    /// Metric name, e.g. `riffle_kafka_transactions_aborted_total`.
+    pub name: &'static str,
+    /// One-line description.
+    pub help: &'static str,
+    /// Current value (a counter since the process started).
+    pub value: u64,
 }

@@ -102,6 +102,11 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "# TYPE riffle_sources gauge");
     let _ = writeln!(out, "riffle_sources {}", catalog.sources.len());
     write_query_metrics(&mut out, &state.engine().query_metrics());
+    for m in state.engine().log().metrics() {
+        let _ = writeln!(out, "# HELP {} {}", m.name, m.help);
+        let _ = writeln!(out, "# TYPE {} counter", m.name);
+        let _ = writeln!(out, "{} {}", m.name, m.value);
+    }
     let mut resp = out.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
