@@ -9,6 +9,10 @@ Usage: python checks.py RIFFLE_BINARY BOOTSTRAP CHECK...
             query; afterwards a read_committed consumer must see every expected record exactly
             once, and the table's final values must be exact.
   alo-kill  the same with at_least_once, as a control: no loss; duplicates are reported.
+  scale-out two servers with one ksql.service.id: the second picks up the first's statements,
+            the stateless query's partitions are split between them, the aggregation runs on
+            one; that one is killed (kill -9) and the survivor finishes all the work, exactly
+            once, and answers pull queries.
 
 Known broker difference: docs/kafka-spike.md saw Tansu hand records of an ABORTED transaction
 to a read_committed consumer (its fetch responses carry no aborted-transaction list). If
@@ -273,8 +277,15 @@ def kill_check(binary, bootstrap, guarantee, kills=5, n=60000, customers=50):
         p.poll(0)
     assert p.flush(60) == 0
     rng = random.Random(int(os.environ.get("RIFFLE_EOS_SEED", "7")))
+    group = f"_confluent-ksql-{SERVICE}query_{totals_id}"
     for k in range(kills):
-        time.sleep(rng.uniform(0.2, 1.0))
+        # Kill while work is in progress: wait until the (re)started server commits again (a
+        # restart first waits for the killed server's group membership to time out).
+        before = sum(group_offsets(admin, group).values())
+        deadline = time.time() + 60
+        while sum(group_offsets(admin, group).values()) == before and before < n and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(rng.uniform(0.1, 0.6))
         server.kill9()
         done = group_offsets(admin, f"_confluent-ksql-{SERVICE}query_{totals_id}")
         print(f"{name}: killed the server (kill -9), round {k + 1}/{kills}; "
@@ -330,10 +341,103 @@ def kill_check(binary, bootstrap, guarantee, kills=5, n=60000, customers=50):
     print(f"{name}: OK")
 
 
+def pull(server, sql):
+    body = json.dumps({"ksql": sql, "streamsProperties": {}}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{server.port}/query", data=body,
+                                 headers={"Content-Type": "application/vnd.ksql.v1+json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return [m["row"]["columns"] for m in json.load(r) if "row" in m]
+
+
+def metric(server, name, query):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10).read().decode()
+    for line in text.splitlines():
+        if line.startswith(f'{name}{{query="{query}"}} '):
+            return int(line.split()[-1])
+    return 0
+
+
+def produce_orders(bootstrap, records):
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for _, v in records:
+        p.produce("orders", key=v["ID"].to_bytes(8, "big"), value=json.dumps(v).encode())
+        p.poll(0)
+    assert p.flush(60) == 0
+
+
+def check_scale_out(binary, bootstrap, n=20000, customers=50):
+    """Two servers with one service id share the queries; one is killed, the other takes over."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    a = Server(binary, bootstrap, "exactly_once_v2")
+    b = Server(binary, bootstrap, "exactly_once_v2")
+    b.config = a.config  # the same properties file: same ksql.service.id
+    a.start()
+    b.start()
+    try:
+        big_id, totals_id = setup_queries(a)
+        deadline = time.time() + 30
+        while len(b.ksql("SHOW QUERIES;")["queries"]) < 2:
+            assert time.time() < deadline, "the second server did not pick up the queries"
+            time.sleep(0.5)
+        print("scale-out: the second server runs the queries created on the first")
+        groups = {q: f"_confluent-ksql-{SERVICE}query_{q}" for q in (big_id, totals_id)}
+        # Tansu answers DescribeGroups with no members, so the split is shown by the servers'
+        # own counters: small batches go in until both servers have processed some.
+        first = []
+        deadline = time.time() + 90
+        while not all(metric(s, "riffle_query_records_consumed_total", big_id) for s in (a, b)):
+            assert time.time() < deadline, "the two servers did not both get partitions"
+            batch = [(k, dict(v, ID=v["ID"] + len(first))) for k, v in orders(200, customers)]
+            produce_orders(bootstrap, batch)
+            first += batch
+            time.sleep(1)
+        batch = [(k, dict(v, ID=v["ID"] + len(first))) for k, v in orders(n, customers)]
+        produce_orders(bootstrap, batch)
+        first += batch
+        for g in groups.values():
+            wait_caught_up(admin, bootstrap, g, "orders", timeout=120)
+        split = (metric(a, "riffle_query_records_consumed_total", big_id),
+                 metric(b, "riffle_query_records_consumed_total", big_id))
+        print(f"scale-out: {big_id} records processed per server: {split}")
+        assert sum(split) == len(first) and all(split), f"the stateless query was not shared: {split}"
+        owners = [s for s in (a, b) if metric(s, "riffle_query_records_consumed_total", totals_id) > 0]
+        assert len(owners) == 1, "the aggregation should run on exactly one server"
+        owner = owners[0]
+        survivor = b if owner is a else a
+        owner.kill9()
+        print(f"scale-out: killed (kill -9) the server running {totals_id}")
+        second = [(k, dict(v, ID=v["ID"] + len(first))) for k, v in orders(n, customers)]
+        produce_orders(bootstrap, second)
+        for g in groups.values():
+            wait_caught_up(admin, bootstrap, g, "orders", timeout=120)
+        records = first + second
+        big, _ = read_committed(bootstrap, "BIG_ORDERS")
+        seen = sorted(int.from_bytes(k, "big") for k, _ in big)
+        expected = sorted(v["ID"] for _, v in records if v["AMOUNT"] >= 50)
+        assert seen == expected, (f"BIG_ORDERS: {len(seen)} records, {len(set(seen))} distinct, "
+                                  f"{len(expected)} expected")
+        want_n = sum(1 for _, v in records if v["CUSTOMER"] == "c7")
+        deadline = time.time() + 30
+        rows = []
+        while time.time() < deadline:
+            rows = pull(survivor, "SELECT CUSTOMER, N FROM TOTALS WHERE CUSTOMER = 'c7';")
+            if rows and rows[0][1] == want_n:
+                break
+            time.sleep(0.5)
+        assert rows and rows[0][1] == want_n, f"pull query on the survivor: {rows}, want N={want_n}"
+        print(f"scale-out: after the kill, the survivor processed the rest; BIG_ORDERS exact "
+              f"({len(seen)} records), pull query TOTALS c7 -> N={rows[0][1]}")
+    finally:
+        a.stop()
+        b.stop()
+    print("scale-out: OK")
+
+
 def main():
     binary, bootstrap, checks = sys.argv[1], sys.argv[2], sys.argv[3:]
     for check in checks:
-        {"tooling": check_tooling, "eos-kill": check_eos_kill, "alo-kill": check_alo_kill}[check](binary, bootstrap)
+        {"tooling": check_tooling, "eos-kill": check_eos_kill, "alo-kill": check_alo_kill,
+         "scale-out": check_scale_out}[check](binary, bootstrap)
 
 
 if __name__ == "__main__":

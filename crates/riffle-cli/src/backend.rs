@@ -31,6 +31,8 @@ pub fn kafka_options(
     let mut opts = KafkaOptions::new(servers);
     // ksqlDB's default guarantee; exactly_once_v2 must be asked for.
     opts.exactly_once = false;
+    // Servers with the same service id share each query's partitions.
+    opts.group_membership = true;
     // Stable across restarts of this server, so that a restarted server fences the
     // transactions its killed predecessor left open; distinct per listener, so that two
     // servers of one service do not fence each other.

@@ -154,9 +154,13 @@ impl Engine {
             .inner
             .runtime
             .lock()
-            .map_err(|_| EngineError::Internal("runtime lock poisoned".into()))? = Some(handle);
+            .map_err(|_| EngineError::Internal("runtime lock poisoned".into()))? =
+            Some(handle.clone());
         for q in queries {
             self.spawn_query(q);
+        }
+        if !self.config().headless {
+            handle.spawn(follow_commands(self.clone()));
         }
         Ok(())
     }
@@ -209,6 +213,23 @@ impl Engine {
     /// `/inserts-stream` and `INSERT INTO … VALUES` do.
     pub fn insert_json(&self, target: &str, row: &serde_json::Value) -> Result<()> {
         crate::insert::insert_json(self, target, row)
+    }
+}
+
+/// Picks up, every second, statements that other servers of the service recorded in the
+/// shared command topic (see [`Engine::follow_commands`]).
+async fn follow_commands(engine: Engine) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let e = engine.clone();
+        match tokio::task::spawn_blocking(move || e.follow_commands()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "reading the command topic failed"),
+            Err(e) => {
+                tracing::error!(error = %e, "the command topic follower panicked");
+                return;
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use riffle_api::{CommandStatus, CurrentStatus, KsqlEntity};
 use riffle_sql::{ParsedStatement, Statement};
 
-use crate::command_log::Command;
+use crate::command_log::{Command, CommandLog};
 use crate::config::Properties;
 use crate::engine::{Engine, StatementFailure};
 use crate::{ddl, describe, insert, EngineError, Result};
@@ -192,26 +192,56 @@ impl Engine {
             state.commands.next_seq = 0;
             cmds
         };
-        for cmd in commands {
-            let mut session = Session {
-                properties: cmd.properties.clone(),
-                variables: HashMap::new(),
-                replaying: true,
-            };
-            let parsed = match riffle_sql::parse_statements(&cmd.statement) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(statement = %cmd.statement, error = %e, "cannot replay command");
-                    continue;
-                }
-            };
-            for p in parsed {
-                if let Err(e) = execute_statement(self, &p, &mut session) {
-                    tracing::warn!(statement = %p.text, error = %e, "replayed command failed");
-                }
-            }
+        for (_, cmd) in commands {
+            self.apply_command(&cmd);
         }
         Ok(())
+    }
+
+    /// Applies the commands that other servers of the service (same `ksql.service.id`, same
+    /// command topic) appended since this engine last read the topic, so that every server
+    /// has the same catalog and queries. Returns how many were applied.
+    pub fn follow_commands(&self) -> Result<usize> {
+        if self.config().headless {
+            return Ok(0);
+        }
+        let (topic, from) = {
+            let state = self.lock_state()?;
+            (state.commands.topic().to_string(), state.commands.applied)
+        };
+        // Read without the state lock: statements go on meanwhile.
+        let (commands, _) = CommandLog::read_from(self.log().as_ref(), &topic, from, 100)?;
+        let mut applied = 0;
+        for (offset, cmd) in commands {
+            if !self.lock_state()?.commands.take(offset) {
+                continue;
+            }
+            tracing::info!(statement = %cmd.statement, offset, "applying a command from another server");
+            self.apply_command(&cmd);
+            applied += 1;
+        }
+        Ok(applied)
+    }
+
+    /// Runs one recorded command's statements, as replay does (nothing is recorded again).
+    fn apply_command(&self, cmd: &Command) {
+        let mut session = Session {
+            properties: cmd.properties.clone(),
+            variables: HashMap::new(),
+            replaying: true,
+        };
+        let parsed = match riffle_sql::parse_statements(&cmd.statement) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(statement = %cmd.statement, error = %e, "cannot replay command");
+                return;
+            }
+        };
+        for p in parsed {
+            if let Err(e) = execute_statement(self, &p, &mut session) {
+                tracing::warn!(statement = %p.text, error = %e, "replayed command failed");
+            }
+        }
     }
 
     /// Creates the processing-log stream if it does not exist.

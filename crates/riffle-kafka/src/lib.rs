@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod member;
 mod options;
 mod reader;
 mod txn;
@@ -69,6 +70,8 @@ pub(crate) struct Inner {
     txn: Mutex<Option<FutureProducer>>,
     /// One consumer per group id, for committed offsets and group metadata.
     groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
+    /// The consumers that joined a group (with `group_membership`), by group id.
+    members: Mutex<HashMap<String, Arc<BaseConsumer>>>,
     /// One reader per partition read so far.
     readers: Mutex<HashMap<(String, u32), SharedReader>>,
     /// Partitions fetched from or asked for their end so far: the watcher
@@ -128,6 +131,7 @@ impl KafkaLog {
             meta,
             txn: Mutex::new(None),
             groups: Mutex::new(HashMap::new()),
+            members: Mutex::new(HashMap::new()),
             readers: Mutex::new(HashMap::new()),
             watched: Mutex::new(BTreeSet::new()),
             partitions: RwLock::new(HashMap::new()),
@@ -260,10 +264,10 @@ impl Inner {
         if let Some(r) = readers.get(&key) {
             return Ok(r.clone());
         }
-        let consumer: BaseConsumer = self
+        let consumer = self
             .opts
             .consumer_config(None)
-            .create()
+            .create_with_context(reader::ReaderContext)
             .map_err(KafkaLogError::Config)?;
         let r = Arc::new(Mutex::new(Reader::new(consumer, topic, partition)));
         readers.insert(key, r.clone());
@@ -450,6 +454,13 @@ impl Log for KafkaLog {
         }
     }
 
+    fn assigned_partitions(&self, group: &str, topic: &str) -> Result<Option<Vec<u32>>> {
+        if !self.inner.opts.group_membership {
+            return Ok(None);
+        }
+        self.inner.assigned(group, topic).map(Some)
+    }
+
     fn metrics(&self) -> Vec<riffle_log::LogMetric> {
         let s = &self.inner.stats;
         let metric = |name, help, counter: &AtomicU64| riffle_log::LogMetric {
@@ -533,6 +544,8 @@ impl Log for KafkaLog {
     fn delete_group(&self, group: &str) -> Result<()> {
         let i = &self.inner;
         i.groups.lock()?.remove(group);
+        // Dropping the member leaves the group.
+        i.members.lock()?.remove(group);
         let op = format!("delete group '{group}'");
         let results =
             block_on(i.admin.delete_groups(&[group], &i.admin_opts())).map_err(rd(&op))?;

@@ -49,6 +49,10 @@ pub struct KafkaOptions {
     /// is one Kafka transaction. When false (`at_least_once`), appends go through the
     /// idempotent producer and offsets are committed after their acknowledgements.
     pub exactly_once: bool,
+    /// Persistent queries share partitions with other servers of the same service by
+    /// joining their consumer groups ([`Log::assigned_partitions`](riffle_log::Log::assigned_partitions)).
+    /// Off, every partition is this process's (tests, benchmarks).
+    pub group_membership: bool,
 }
 
 impl KafkaOptions {
@@ -65,6 +69,7 @@ impl KafkaOptions {
             fetch_timeout: Duration::from_millis(1000),
             watch_interval: Duration::from_millis(100),
             exactly_once: true,
+            group_membership: false,
         }
     }
 
@@ -126,6 +131,20 @@ impl KafkaOptions {
             }
         }
         Ok(())
+    }
+
+    /// A consumer that joins `group` (subscribes) to learn its share of the partitions.
+    /// Short session timeouts: a killed server's partitions move within seconds (and Tansu
+    /// takes ~20 s per join with librdkafka's 45 s default).
+    pub(crate) fn member_config(&self, group: &str) -> ClientConfig {
+        let mut c = self.consumer_config(Some(group));
+        c.set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "1000")
+            .set("enable.partition.eof", "false");
+        for (k, v) in &self.consumer {
+            c.set(k, v);
+        }
+        c
     }
 
     /// Properties shared by every client.

@@ -7,9 +7,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError as RdError;
 use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::ClientContext;
 use rdkafka::{Offset, TopicPartitionList};
 use riffle_log::{ConsumedRecord, Header, Record, Result};
 
@@ -18,9 +19,26 @@ use crate::error::rd;
 /// The longest single poll while reading.
 const POLL_SLICE: Duration = Duration::from_millis(2);
 
+/// The client context of readers: partition-EOF events are how a read learns it reached
+/// the end, not errors, so they are not logged as such (rust-rdkafka's default context logs
+/// every event it routes to `error` at the error level).
+pub(crate) struct ReaderContext;
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: RdError, reason: &str) {
+        if matches!(error, RdError::PartitionEOF(_)) {
+            tracing::trace!(%reason, "partition end reached");
+        } else {
+            tracing::error!("librdkafka: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
+
 /// A consumer assigned to one partition, and where it stands.
 pub(crate) struct Reader {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<ReaderContext>,
     topic: String,
     partition: u32,
     /// The offset the consumer delivers next, if it is assigned.
@@ -29,7 +47,7 @@ pub(crate) struct Reader {
 
 impl Reader {
     /// A reader of `topic`/`partition` on `consumer` (not yet assigned).
-    pub(crate) fn new(consumer: BaseConsumer, topic: &str, partition: u32) -> Self {
+    pub(crate) fn new(consumer: BaseConsumer<ReaderContext>, topic: &str, partition: u32) -> Self {
         Reader {
             consumer,
             topic: topic.to_string(),

@@ -206,6 +206,15 @@ pub trait Log: Send + Sync + 'static {
     /// consumers can sleep until there is new data.
     fn watch(&self) -> tokio::sync::watch::Receiver<u64>;
 
+    /// The partitions of `topic` that this process should work on for consumer group `group`,
+    /// when the backend shares work between processes (Kafka consumer-group membership: the
+    /// first call joins the group, later calls report the current assignment, which is empty
+    /// while the group rebalances). `None`: all partitions, no sharing (the local backends).
+    fn assigned_partitions(&self, group: &str, topic: &str) -> Result<Option<Vec<u32>>> {
+        let _ = (group, topic);
+        Ok(None)
+    }
+
     /// Counters the backend keeps about itself (e.g. Kafka transaction aborts), for the
     /// metrics endpoint. The local backends have none.
     fn metrics(&self) -> Vec<LogMetric> {

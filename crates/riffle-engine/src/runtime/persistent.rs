@@ -113,6 +113,8 @@ pub(crate) struct PersistentQuery {
     stats: QueryStats,
     /// Whether a stateful operator's state has been rebuilt (see `restore`).
     restored: AtomicBool,
+    /// Whether this server owned the query's state at the last step (see `owned_partitions`).
+    owner: AtomicBool,
     /// One step at a time: steps read and commit offsets.
     step_lock: Mutex<()>,
 }
@@ -165,6 +167,7 @@ impl PersistentQuery {
             decoder,
             stopped: AtomicBool::new(false),
             restored: AtomicBool::new(false),
+            owner: AtomicBool::new(false),
             stats: QueryStats::default(),
             step_lock: Mutex::new(()),
         })
@@ -258,6 +261,33 @@ impl PersistentQuery {
         Ok(())
     }
 
+    /// The input partitions this server processes. With one server (or a log that does not
+    /// share work), all of them. When servers share the query's consumer group, a stateless
+    /// query processes the partitions assigned to this server; an aggregation runs whole on
+    /// the server assigned partition 0, because its input is not yet repartitioned by the
+    /// grouping key (a group's rows may be in any partition). A server that becomes that owner
+    /// rebuilds the state from the changelog first, since the previous owner changed it.
+    fn owned_partitions(&self, log: &dyn Log) -> Result<Vec<u32>> {
+        let all: Vec<u32> = (0..self.partitions(log)?).collect();
+        let Some(assigned) = log.assigned_partitions(&self.group, &self.source.topic)? else {
+            return Ok(all);
+        };
+        match &self.operator {
+            Operator::Select { .. } => Ok(assigned),
+            Operator::Aggregate(agg) => {
+                let owner = assigned.contains(&0);
+                if owner && !self.owner.swap(true, Ordering::SeqCst) {
+                    tracing::info!(query = %self.id, "this server now runs the aggregation; rebuilding its state");
+                    agg.reset()?;
+                    self.restored.store(false, Ordering::SeqCst);
+                } else if !owner {
+                    self.owner.store(false, Ordering::SeqCst);
+                }
+                Ok(if owner { all } else { Vec::new() })
+            }
+        }
+    }
+
     fn partitions(&self, log: &dyn Log) -> Result<u32> {
         log.topic(&self.source.topic)
             .map(|t| t.partitions)
@@ -287,10 +317,14 @@ impl PersistentQuery {
             .step_lock
             .lock()
             .map_err(|_| EngineError::Internal("query step lock poisoned".into()))?;
-        self.restore(engine)?;
         let log = engine.log().as_ref();
+        let owned = self.owned_partitions(log)?;
+        if owned.is_empty() {
+            return Ok(0);
+        }
+        self.restore(engine)?;
         let mut consumed = 0;
-        for p in 0..self.partitions(log)? {
+        for p in owned {
             let from = log
                 .committed_offset(&self.group, &self.source.topic, p)?
                 .unwrap_or(0);

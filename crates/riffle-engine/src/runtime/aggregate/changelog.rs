@@ -4,7 +4,7 @@ use datafusion::common::ScalarValue;
 use riffle_log::Record;
 use riffle_sql::WindowExpr;
 
-use super::{pending_id, Aggregator, Group, GroupKey};
+use super::{pending_id, AggState, Aggregator, Group, GroupKey};
 use crate::runtime::agg_changelog::{Changelog, Entry, Snapshot};
 use crate::{EngineError, Result};
 
@@ -13,6 +13,19 @@ impl Aggregator {
     pub(crate) fn with_changelog(mut self, changelog: Option<Changelog>) -> Self {
         self.changelog = changelog;
         self
+    }
+
+    /// Forgets every group, before the state is rebuilt from the changelog.
+    pub(crate) fn reset(&self) -> Result<()> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| EngineError::Internal("aggregate state lock poisoned".into()))?;
+        *state = AggState {
+            stream_time: i64::MIN,
+            ..Default::default()
+        };
+        Ok(())
     }
 
     /// The changelog topic, when the state has one.
