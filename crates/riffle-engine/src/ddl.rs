@@ -444,7 +444,17 @@ fn start_query(
                 "compact"
             };
             let config = BTreeMap::from([("cleanup.policy".to_string(), policy.to_string())]);
-            ensure_topic_with(engine, &topic, Some(1), config)?;
+            // Grouped by the input's key, the state splits by input partition (so servers can
+            // share the query), and so does the changelog, as Kafka Streams' changelogs do.
+            let partitions = match &plan {
+                QueryPlan::Aggregate(a)
+                    if crate::runtime::aggregate::groups_by_source_key(a, &source) =>
+                {
+                    ensure_topic(engine, &source.topic, None)?
+                }
+                _ => 1,
+            };
+            ensure_topic_with(engine, &topic, Some(partitions), config)?;
             Some(topic)
         }
         _ => None,

@@ -146,6 +146,19 @@ fn write_query_metrics(out: &mut String, queries: &[riffle_engine::QueryMetrics]
     }
     let _ = writeln!(
         out,
+        "# HELP riffle_query_partitions Input partitions a persistent query processed on this server at its last step (servers of one service split them)."
+    );
+    let _ = writeln!(out, "# TYPE riffle_query_partitions gauge");
+    for q in queries {
+        let _ = writeln!(
+            out,
+            "riffle_query_partitions{{query=\"{}\"}} {}",
+            escape(&q.id),
+            q.partitions.len()
+        );
+    }
+    let _ = writeln!(
+        out,
         "# HELP riffle_query_consumer_lag Records in an input partition a persistent query has not processed yet."
     );
     let _ = writeln!(out, "# TYPE riffle_query_consumer_lag gauge");

@@ -16,6 +16,8 @@ use crate::runtime::decode::{select_vec, DecodedBatch, SourceDecoder};
 use crate::runtime::encode::SinkEncoder;
 use crate::{Engine, EngineError, Result};
 
+mod state;
+
 /// Records read per partition per step: large enough to amortise per-batch costs.
 const BATCH: usize = 2048;
 
@@ -42,6 +44,9 @@ pub struct QueryMetrics {
     pub errors: u64,
     /// Consumer lag per input partition: records not yet processed.
     pub lag: Vec<(u32, u64)>,
+    /// Input partitions this server processed at the query's last step (all of them unless
+    /// servers share the query).
+    pub partitions: Vec<u32>,
 }
 
 impl PersistentQuery {
@@ -66,6 +71,7 @@ impl PersistentQuery {
             produced: self.stats.produced.load(Ordering::Relaxed),
             errors: self.stats.errors.load(Ordering::Relaxed),
             lag,
+            partitions: self.owned.lock().map(|o| o.clone()).unwrap_or_default(),
         }
     }
 }
@@ -113,8 +119,13 @@ pub(crate) struct PersistentQuery {
     stats: QueryStats,
     /// Whether a stateful operator's state has been rebuilt (see `restore`).
     restored: AtomicBool,
-    /// Whether this server owned the query's state at the last step (see `owned_partitions`).
-    owner: AtomicBool,
+    /// The input partitions this server processed at the last step, when servers share the
+    /// query (see `owned_partitions`).
+    owned: Mutex<Vec<u32>>,
+    /// Changelog partitions whose state has been restored (per-partition changelogs).
+    restored_parts: Mutex<std::collections::BTreeSet<u32>>,
+    /// Partition count of the changelog topic, read once.
+    changelog_parts: std::sync::OnceLock<u32>,
     /// One step at a time: steps read and commit offsets.
     step_lock: Mutex<()>,
 }
@@ -167,7 +178,9 @@ impl PersistentQuery {
             decoder,
             stopped: AtomicBool::new(false),
             restored: AtomicBool::new(false),
-            owner: AtomicBool::new(false),
+            owned: Mutex::new(Vec::new()),
+            restored_parts: Mutex::new(Default::default()),
+            changelog_parts: std::sync::OnceLock::new(),
             stats: QueryStats::default(),
             step_lock: Mutex::new(()),
         })
@@ -214,80 +227,6 @@ impl PersistentQuery {
         format!("{}-start", self.group)
     }
 
-    /// Rebuilds an aggregation's state after a restart: replays the input from where the
-    /// query started up to its committed offsets, discarding the output (it was committed
-    /// before). Runs once, before the first step.
-    fn restore(&self, engine: &Engine) -> Result<()> {
-        let Operator::Aggregate(agg) = &self.operator else {
-            return Ok(());
-        };
-        if self.restored.swap(true, Ordering::SeqCst) {
-            return Ok(());
-        }
-        let log = engine.log().as_ref();
-        if let Some(topic) = agg.changelog_topic() {
-            if log.topic(topic).is_some() {
-                let (records, _) = crate::runtime::read_partition(log, topic, 0, 0)?;
-                agg.restore_from(&records)?;
-                if !records.is_empty() {
-                    tracing::info!(query = %self.id, records = records.len(), "restored aggregation state from its changelog");
-                }
-                return Ok(());
-            }
-        }
-        let mut replayed = 0usize;
-        for p in 0..self.partitions(log)? {
-            let start = log
-                .committed_offset(&self.start_group(), &self.source.topic, p)?
-                .unwrap_or(0);
-            let end = log
-                .committed_offset(&self.group, &self.source.topic, p)?
-                .unwrap_or(0);
-            let mut from = start;
-            while from < end {
-                let max = usize::try_from(end - from).unwrap_or(BATCH).min(BATCH);
-                let records = log.fetch(&self.source.topic, p, from, max)?;
-                let Some(last) = records.last() else { break };
-                from = last.offset + 1;
-                replayed += records.len();
-                let decoded = self.decoder.decode(&records)?;
-                let mut ignored = Vec::new();
-                agg.process(&decoded, &mut ignored)?;
-            }
-        }
-        if replayed > 0 {
-            tracing::info!(query = %self.id, records = replayed, "restored aggregation state");
-        }
-        Ok(())
-    }
-
-    /// The input partitions this server processes. With one server (or a log that does not
-    /// share work), all of them. When servers share the query's consumer group, a stateless
-    /// query processes the partitions assigned to this server; an aggregation runs whole on
-    /// the server assigned partition 0, because its input is not yet repartitioned by the
-    /// grouping key (a group's rows may be in any partition). A server that becomes that owner
-    /// rebuilds the state from the changelog first, since the previous owner changed it.
-    fn owned_partitions(&self, log: &dyn Log) -> Result<Vec<u32>> {
-        let all: Vec<u32> = (0..self.partitions(log)?).collect();
-        let Some(assigned) = log.assigned_partitions(&self.group, &self.source.topic)? else {
-            return Ok(all);
-        };
-        match &self.operator {
-            Operator::Select { .. } => Ok(assigned),
-            Operator::Aggregate(agg) => {
-                let owner = assigned.contains(&0);
-                if owner && !self.owner.swap(true, Ordering::SeqCst) {
-                    tracing::info!(query = %self.id, "this server now runs the aggregation; rebuilding its state");
-                    agg.reset()?;
-                    self.restored.store(false, Ordering::SeqCst);
-                } else if !owner {
-                    self.owner.store(false, Ordering::SeqCst);
-                }
-                Ok(if owner { all } else { Vec::new() })
-            }
-        }
-    }
-
     fn partitions(&self, log: &dyn Log) -> Result<u32> {
         log.topic(&self.source.topic)
             .map(|t| t.partitions)
@@ -322,7 +261,7 @@ impl PersistentQuery {
         if owned.is_empty() {
             return Ok(0);
         }
-        self.restore(engine)?;
+        self.restore(engine, &owned)?;
         let mut consumed = 0;
         for p in owned {
             let from = log
@@ -368,10 +307,11 @@ impl PersistentQuery {
             if let Operator::Aggregate(agg) = &self.operator {
                 if let Some(topic) = agg.changelog_topic() {
                     let topic = topic.to_string();
+                    let partition = Some(if self.per_partition_state(log)? { p } else { 0 });
                     txn.appends
                         .extend(agg.take_changelog()?.into_iter().map(|record| Append {
                             topic: topic.clone(),
-                            partition: Some(0),
+                            partition,
                             record,
                         }));
                 }
@@ -383,6 +323,12 @@ impl PersistentQuery {
                 next_offset: next,
             });
             crate::runtime::push::log_processing_errors(engine, &self.id, &errors, &mut txn);
+            if !self.still_owned(log, p)? {
+                // A rebalance gave the partition to another server while this batch was
+                // processed: drop it; the new owner starts from the last committed offset.
+                tracing::info!(query = %self.id, partition = p, "partition moved to another server; batch dropped");
+                break;
+            }
             log.commit(txn)?;
             self.stats
                 .consumed

@@ -97,24 +97,22 @@ pub(crate) struct Aggregator {
     coalesce: bool,
     /// Where the state is written for restarts (stream sources; table sources replay instead).
     changelog: Option<Changelog>,
+    /// The groups are the input's key columns: all rows of a group are in one input
+    /// partition, so partitions can be processed independently (by different servers).
+    co_partitioned: bool,
     state: Mutex<AggState>,
 }
 
 impl Aggregator {
     pub(crate) fn new(plan: AggregatePlan, source: &Source, sink: Option<&Source>) -> Self {
-        let source_keys = source
-            .schema
-            .columns
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.kind == riffle_types::ColumnKind::Key)
-            .map(|(i, _)| i)
-            .collect();
+        let source_keys = key_columns(source);
         let encoder = sink.map(|sink| SinkEncoder::new(sink.clone(), &plan.post));
+        let co_partitioned = groups_are_columns(&plan, &source_keys);
         Aggregator {
             key_window: plan.window.as_ref().map(KeyWindow::of),
             table_source: source.source_type == crate::SourceType::Table,
             source_keys,
+            co_partitioned,
             encoder,
             coalesce: false,
             changelog: None,
@@ -124,6 +122,11 @@ impl Aggregator {
                 ..Default::default()
             }),
         }
+    }
+
+    /// Whether every group's rows are in one input partition (see the field).
+    pub(crate) fn co_partitioned(&self) -> bool {
+        self.co_partitioned
     }
 
     /// Emits only the last update of each group (and window) per batch, as ksqlDB's record
@@ -527,4 +530,36 @@ fn scalars(arrays: &[ArrayRef], row: usize) -> Result<Vec<ScalarValue>> {
             ScalarValue::try_from_array(a, row).map_err(|e| EngineError::Internal(e.to_string()))
         })
         .collect()
+}
+
+/// Whether `plan` groups by exactly the key columns of `source`: then all rows of a group are
+/// in one input partition (see [`Aggregator::co_partitioned`]).
+pub(crate) fn groups_by_source_key(plan: &AggregatePlan, source: &Source) -> bool {
+    groups_are_columns(plan, &key_columns(source))
+}
+
+/// Indexes of `source`'s key columns in its rows.
+fn key_columns(source: &Source) -> Vec<usize> {
+    source
+        .schema
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == riffle_types::ColumnKind::Key)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Whether the GROUP BY expressions are exactly the input columns `keys` (in any order).
+fn groups_are_columns(plan: &AggregatePlan, keys: &[usize]) -> bool {
+    use datafusion::physical_expr::expressions::Column;
+    let mut columns: Vec<usize> = plan
+        .group_by
+        .iter()
+        .filter_map(|g| g.expr.downcast_ref::<Column>().map(Column::index))
+        .collect();
+    columns.sort_unstable();
+    let mut keys = keys.to_vec();
+    keys.sort_unstable();
+    !keys.is_empty() && columns.len() == plan.group_by.len() && columns == keys
 }
