@@ -26,7 +26,11 @@ pub(crate) struct ReaderContext;
 
 impl ClientContext for ReaderContext {
     fn error(&self, error: RdError, reason: &str) {
-        if matches!(error, RdError::PartitionEOF(_)) {
+        if matches!(
+            error,
+            RdError::PartitionEOF(_)
+                | RdError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        ) {
             tracing::trace!(%reason, "partition end reached");
         } else {
             tracing::error!("librdkafka: {error}: {reason}");
