@@ -294,3 +294,29 @@ fn query_metrics_count_records_and_lag() {
     assert_eq!((after.consumed, after.produced, after.errors), (3, 2, 0));
     assert!(after.lag.iter().all(|(_, l)| *l == 0), "{:?}", after.lag);
 }
+
+/// Two engines on one log with one service id: statements made on one reach the other
+/// through the command topic, as two servers of one service on Kafka.
+#[test]
+fn a_second_engine_follows_the_command_topic() {
+    let log: std::sync::Arc<dyn riffle_log::Log> =
+        std::sync::Arc::new(riffle_log::MemoryLog::new());
+    let a =
+        Engine::with_log(log.clone(), EngineConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let b = Engine::with_log(log, EngineConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    exec(
+        &a,
+        "CREATE STREAM S (K STRING KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);",
+    );
+    exec(&a, "CREATE STREAM T AS SELECT K, V * 2 AS W FROM S;");
+    assert!(!b.catalog().sources.contains_key("T"));
+    assert_eq!(b.follow_commands().unwrap_or_else(|e| panic!("{e}")), 2);
+    assert!(b.catalog().sources.contains_key("T"));
+    assert_eq!(b.catalog().queries.len(), 1);
+    // Its own statements are not applied twice, and a has nothing new after them.
+    exec(&b, "CREATE STREAM U AS SELECT K, V FROM S;");
+    assert_eq!(b.follow_commands().unwrap_or_else(|e| panic!("{e}")), 0);
+    assert_eq!(a.follow_commands().unwrap_or_else(|e| panic!("{e}")), 1);
+    assert_eq!(a.catalog().queries.len(), 2);
+    assert_eq!(a.follow_commands().unwrap_or_else(|e| panic!("{e}")), 0);
+}
