@@ -67,14 +67,46 @@ pub fn check_supported(case: &TestCase) -> Result<(), Verdict> {
     Ok(())
 }
 
-/// Opens a fresh in-memory engine and creates the case's `topics`.
-pub fn open_engine(case: &TestCase, props: &Properties) -> Result<Engine, Verdict> {
-    let engine = Engine::open(EngineConfig {
+/// A case's engine, with the broker it runs on in Kafka mode. Fields drop in order: the
+/// engine (and its Kafka clients) before the broker is killed.
+pub struct CaseEngine {
+    engine: Engine,
+    _broker: Option<crate::kafka::Broker>,
+}
+
+impl std::ops::Deref for CaseEngine {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Opens a fresh engine — in memory, or with `kafka` on a fresh broker — and creates the
+/// case's `topics`.
+pub fn open_engine(
+    case: &TestCase,
+    props: &Properties,
+    kafka: bool,
+) -> Result<CaseEngine, Verdict> {
+    let config = EngineConfig {
         data_dir: None,
         properties: props.clone(),
         ..Default::default()
-    })
-    .or_else(|e| fail(format!("cannot open engine: {e}")))?;
+    };
+    let engine = if kafka {
+        crate::kafka::check_kafka_supported(case)?;
+        let (engine, broker) = crate::kafka::open_engine(config).or_else(fail)?;
+        CaseEngine {
+            engine,
+            _broker: Some(broker),
+        }
+    } else {
+        CaseEngine {
+            engine: Engine::open(config).or_else(|e| fail(format!("cannot open engine: {e}")))?,
+            _broker: None,
+        }
+    };
     for t in &case.topics {
         engine
             .log()
