@@ -8,8 +8,9 @@
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
-use std::thread::{self, ThreadId};
+use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Duration;
 
 use riffle_engine::{Engine, EngineConfig};
@@ -120,8 +121,9 @@ impl Drop for Broker {
     }
 }
 
-/// Stops a broker: SIGTERM, then SIGKILL if it is still there after 2 s. Waits for it to go, so
-/// that brokers do not pile up over a long run.
+/// Stops a broker with SIGKILL: its storage is memory and thrown away, and a graceful stop
+/// (SIGTERM) takes Tansu over a second. Waits (up to 2 s) for it to go, so that brokers do not
+/// pile up over a long run.
 fn kill(pid: u32) {
     let pid = pid.to_string();
     let signal = |args: &[&str]| {
@@ -133,14 +135,59 @@ fn kill(pid: u32) {
             .status()
             .is_ok_and(|s| s.success())
     };
-    signal(&[]);
-    for _ in 0..40 {
-        if !signal(&["-0"]) {
+    signal(&["-9"]);
+    for _ in 0..200 {
+        if gone(&pid) || !signal(&["-0"]) {
             return;
         }
-        thread::sleep(Duration::from_millis(50));
+        thread::sleep(Duration::from_millis(10));
     }
-    signal(&["-9"]);
+}
+
+/// Whether a process has exited: it has no `/proc` entry or is a zombie (the broker is not our
+/// child, and its new parent may reap it only seconds later; `kill -0` succeeds on zombies).
+fn gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => Path::new("/proc/self").exists(),
+    }
+}
+
+/// Threads dropping the engines and brokers of finished cases.
+static RETIRING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Drops `engine` and then `broker` on another thread, once `released` says the case's own
+/// reference to the engine is gone. If no thread can be started, both are dropped now.
+pub fn retire(engine: Engine, broker: Broker, released: Receiver<()>) {
+    let work = move || {
+        // Err (the sender dropped) is the signal.
+        let _ = released.recv();
+        drop(engine);
+        drop(broker);
+    };
+    if let Ok(handle) = thread::Builder::new()
+        .name("riffle-kafka-retire".into())
+        .spawn(work)
+    {
+        if let Ok(mut r) = RETIRING.lock() {
+            r.retain(|h| !h.is_finished());
+            r.push(handle);
+        }
+    }
+}
+
+/// Waits until the engines and brokers of every finished case are gone.
+pub fn wait_retired() {
+    let handles = match RETIRING.lock() {
+        Ok(mut r) => std::mem::take(&mut *r),
+        Err(_) => return,
+    };
+    for h in handles {
+        let _ = h.join();
+    }
 }
 
 /// A loopback port nobody listens on right now.

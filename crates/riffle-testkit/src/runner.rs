@@ -93,6 +93,9 @@ pub fn run_all(
             on_result(i, r);
         }
     });
+    if options.kafka {
+        crate::kafka::wait_retired();
+    }
 }
 
 /// Runs one case on its own thread with a timeout, turning panics into failures.
