@@ -95,7 +95,14 @@ impl Reader {
                         break;
                     }
                 }
-                Some(Err(RdError::PartitionEOF(_))) => break,
+                // An EOF event may be stale: one queued when an earlier read
+                // stopped at its last record, before records produced since.
+                // It ends the read only if the position says so.
+                Some(Err(RdError::PartitionEOF(_))) => {
+                    if self.position()? >= high {
+                        break;
+                    }
+                }
                 Some(Err(e)) => {
                     self.next = None;
                     return Err(rd(op())(e));
