@@ -123,6 +123,12 @@ struct TestArgs {
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json_report: Option<PathBuf>,
+
+    /// Run each case on its own fresh Kafka-compatible broker (Tansu, started with
+    /// scripts/kafka-broker.sh, found in the current directory or its parents or named by
+    /// RIFFLE_KAFKA_BROKER_SCRIPT) instead of an in-memory log.
+    #[arg(long)]
+    kafka: bool,
 }
 
 fn main() -> ExitCode {
@@ -138,7 +144,7 @@ fn main() -> ExitCode {
         Command::Test(args) => {
             let code = match (&args.check_ratchet, &args.json_report) {
                 (Some(list), Some(report)) => riffle_testkit::run_ratchet_cli(report, list),
-                _ => run_tests(args.paths, args.json_report),
+                _ => run_tests(args.paths, args.json_report, args.kafka),
             };
             ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
         }
@@ -238,8 +244,12 @@ fn run_bench(args: &BenchArgs) -> ExitCode {
 }
 
 /// Runs the QTT runner; returns its exit code.
-fn run_tests(paths: Vec<PathBuf>, json_report: Option<PathBuf>) -> i32 {
-    riffle_testkit::run_cli(paths, json_report)
+fn run_tests(paths: Vec<PathBuf>, json_report: Option<PathBuf>, kafka: bool) -> i32 {
+    let options = riffle_testkit::RunOptions {
+        kafka,
+        ..riffle_testkit::RunOptions::default()
+    };
+    riffle_testkit::run_cli_with(paths, json_report, options)
 }
 
 /// Server settings after merging flags and the properties file.

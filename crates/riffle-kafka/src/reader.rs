@@ -135,7 +135,15 @@ impl Reader {
                         break;
                     }
                 }
-                Some(Err(RdError::PartitionEOF(_))) => break,
+                // An EOF event may be stale: one queued when an earlier read
+                // stopped at its last record, before records produced since.
+                // It ends the read only if the position says so.
+                Some(Err(RdError::PartitionEOF(_))) => {
+                    let end = listed.max(self.fetched_end().unwrap_or(listed));
+                    if self.position()? >= end {
+                        break;
+                    }
+                }
                 Some(Err(e)) => {
                     self.next = None;
                     return Err(rd(op())(e));

@@ -2,6 +2,7 @@
 //! in their JSON form, and reading output topics back as JSON.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc;
 
 use bytes::Bytes;
 use riffle_engine::{Catalog, Engine, EngineConfig, Properties, Source};
@@ -67,14 +68,62 @@ pub fn check_supported(case: &TestCase) -> Result<(), Verdict> {
     Ok(())
 }
 
-/// Opens a fresh in-memory engine and creates the case's `topics`.
-pub fn open_engine(case: &TestCase, props: &Properties) -> Result<Engine, Verdict> {
-    let engine = Engine::open(EngineConfig {
+/// A case's engine, with the broker it runs on in Kafka mode.
+pub struct CaseEngine {
+    engine: Engine,
+    /// Set when dropped in Kafka mode, and dropped right after `engine` (fields drop in
+    /// order): tells the thread that retires the engine and broker that this engine is gone.
+    released: Option<mpsc::Sender<()>>,
+    broker: Option<crate::kafka::Broker>,
+}
+
+impl Drop for CaseEngine {
+    /// In Kafka mode the engine's last reference (closing its Kafka clients takes about 0.6 s)
+    /// and then the broker are dropped on another thread, so the next case can start.
+    fn drop(&mut self) {
+        if let Some(broker) = self.broker.take() {
+            let (tx, rx) = mpsc::channel();
+            self.released = Some(tx);
+            crate::kafka::retire(self.engine.clone(), broker, rx);
+        }
+    }
+}
+
+impl std::ops::Deref for CaseEngine {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Opens a fresh engine — in memory, or with `kafka` on a fresh broker — and creates the
+/// case's `topics`.
+pub fn open_engine(
+    case: &TestCase,
+    props: &Properties,
+    kafka: bool,
+) -> Result<CaseEngine, Verdict> {
+    let config = EngineConfig {
         data_dir: None,
         properties: props.clone(),
         ..Default::default()
-    })
-    .or_else(|e| fail(format!("cannot open engine: {e}")))?;
+    };
+    let engine = if kafka {
+        crate::kafka::check_kafka_supported(case)?;
+        let (engine, broker) = crate::kafka::open_engine(config).or_else(fail)?;
+        CaseEngine {
+            engine,
+            released: None,
+            broker: Some(broker),
+        }
+    } else {
+        CaseEngine {
+            engine: Engine::open(config).or_else(|e| fail(format!("cannot open engine: {e}")))?,
+            released: None,
+            broker: None,
+        }
+    };
     for t in &case.topics {
         engine
             .log()

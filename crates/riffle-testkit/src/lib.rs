@@ -13,6 +13,10 @@
 //!   `inputConditions`): admin statements, then inputs, then queries; `responses` are compared
 //!   with the REST entities and the streamed query rows.
 //!
+//! With [`RunOptions::kafka`] (`riffle test --kafka`), each case runs on its own fresh
+//! Kafka-compatible broker (Tansu, via `scripts/kafka-broker.sh`) instead of an in-memory log;
+//! cases whose input data cannot give the same results on Kafka are skipped with the reason.
+//!
 //! Cases needing something not supported yet are reported as `skipped` with the reason, never
 //! as passed. Results carry ids `<suite>/<file stem>/<test name>[/FORMAT][/CONFIG]`, where the
 //! suite is the name of the file's directory.
@@ -25,6 +29,7 @@
 mod compare;
 mod expand;
 mod harness;
+mod kafka;
 mod model;
 mod post;
 mod qtt;
@@ -140,6 +145,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// case. Returns the exit code: 0 unless a path or file could not be read or parsed (1).
 /// Failed cases do not change the exit code; CI uses [`run_ratchet_cli`] for that.
 pub fn run_cli(paths: Vec<PathBuf>, json_report: Option<PathBuf>) -> i32 {
+    run_cli_with(paths, json_report, RunOptions::default())
+}
+
+/// [`run_cli`] with explicit options. With [`RunOptions::kafka`] the broker script must be
+/// found first (exit code 1 with a message otherwise).
+pub fn run_cli_with(paths: Vec<PathBuf>, json_report: Option<PathBuf>, options: RunOptions) -> i32 {
+    if options.kafka {
+        if let Err(e) = kafka::broker_script() {
+            eprintln!("{e}");
+            return 1;
+        }
+    }
     let files = match collect_files(&paths) {
         Ok(f) if f.is_empty() => {
             eprintln!("no test files found");
@@ -169,7 +186,7 @@ pub fn run_cli(paths: Vec<PathBuf>, json_report: Option<PathBuf>) -> i32 {
         }
     }
     let mut results: Vec<Option<CaseResult>> = vec![None; planned.len()];
-    runner::run_all(planned, RunOptions::default(), |i, r| {
+    runner::run_all(planned, options, |i, r| {
         results[i] = Some(r);
         progress.print_finished(&results);
     });

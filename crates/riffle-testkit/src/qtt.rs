@@ -15,8 +15,8 @@ use crate::model::{ExpectedError, TestCase};
 use crate::post::verify_post;
 
 /// Runs one expanded QTT case.
-pub fn run(case: &TestCase) -> Verdict {
-    match run_inner(case) {
+pub fn run(case: &TestCase, kafka: bool) -> Verdict {
+    match run_inner(case, kafka) {
         Ok(()) => Verdict::Passed,
         Err(v) => v,
     }
@@ -29,10 +29,10 @@ enum ProcessError {
     Verdict(Verdict),
 }
 
-fn run_inner(case: &TestCase) -> Result<(), Verdict> {
+fn run_inner(case: &TestCase, kafka: bool) -> Result<(), Verdict> {
     check_supported(case)?;
     let props = case_properties(case);
-    let engine = open_engine(case, &props)?;
+    let engine = open_engine(case, &props, kafka)?;
     let variables = HashMap::new();
     let expected = case.expected_exception.as_ref();
     // ksqlDB's test executor runs the statements as one script, one statement per line, so

@@ -31,8 +31,8 @@ pub const QUIET: Duration = Duration::from_millis(300);
 const QUERY_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Runs one expanded REST QTT case.
-pub fn run(case: &TestCase) -> Verdict {
-    match run_inner(case) {
+pub fn run(case: &TestCase, kafka: bool) -> Verdict {
+    match run_inner(case, kafka) {
         Ok(()) => Verdict::Passed,
         Err(v) => v,
     }
@@ -62,7 +62,7 @@ fn check_rest_supported(case: &TestCase) -> Result<(), Verdict> {
     Ok(())
 }
 
-fn run_inner(case: &TestCase) -> Result<(), Verdict> {
+fn run_inner(case: &TestCase, kafka: bool) -> Result<(), Verdict> {
     check_rest_supported(case)?;
     let first_query = case
         .statements
@@ -84,7 +84,7 @@ fn run_inner(case: &TestCase) -> Result<(), Verdict> {
         return fail("invalid test case: only one query is allowed with inputConditions");
     }
     let props = case_properties(case);
-    let engine = open_engine(case, &props)?;
+    let engine = open_engine(case, &props, kafka)?;
     let variables = HashMap::new();
     let expected_error = case.expected_error.as_ref();
 

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::{Mutex, Once};
-use std::thread;
+use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use crate::expand::{ExpandedCase, Kind, Planned};
@@ -30,6 +30,9 @@ pub struct RunOptions {
     pub threads: usize,
     /// Longest a case may run before it fails with "timeout".
     pub timeout: Duration,
+    /// Run each case on its own fresh Kafka-compatible broker (`scripts/kafka-broker.sh`)
+    /// instead of an in-memory log.
+    pub kafka: bool,
 }
 
 impl Default for RunOptions {
@@ -46,6 +49,7 @@ impl Default for RunOptions {
         RunOptions {
             threads: env("RIFFLE_TEST_THREADS").map_or(cores.clamp(2, 4), |n| n as usize),
             timeout: Duration::from_secs(env("RIFFLE_TEST_TIMEOUT_SECS").unwrap_or(20)),
+            kafka: false,
         }
     }
 }
@@ -78,7 +82,7 @@ pub fn run_all(
             scope.spawn(move || loop {
                 let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                 let Some((i, case)) = next else { break };
-                let result = run_isolated(*case, options.timeout);
+                let result = run_isolated(*case, options);
                 if tx.send((i, result)).is_err() {
                     break;
                 }
@@ -89,20 +93,33 @@ pub fn run_all(
             on_result(i, r);
         }
     });
+    if options.kafka {
+        crate::kafka::wait_retired();
+    }
 }
 
 /// Runs one case on its own thread with a timeout, turning panics into failures.
-pub fn run_isolated(case: ExpandedCase, timeout: Duration) -> CaseResult {
+pub fn run_isolated(case: ExpandedCase, options: RunOptions) -> CaseResult {
     let id = case.id.clone();
-    isolated(id, timeout, move || execute(&case))
+    let (result, thread) = isolated(id, options.timeout, move || execute(&case, options.kafka));
+    if result.status == Status::Failed && result.reason.starts_with(TIMEOUT) {
+        if let Some(thread) = thread {
+            crate::kafka::kill_brokers_of(thread);
+        }
+    }
+    result
 }
 
+/// Start of the reason of a case that timed out.
+const TIMEOUT: &str = "timeout:";
+
 /// Runs `work` for case `id` on its own thread with a timeout, turning panics into failures.
+/// Also returns the id of the thread, if it started.
 fn isolated(
     id: String,
     timeout: Duration,
     work: impl FnOnce() -> Verdict + Send + 'static,
-) -> CaseResult {
+) -> (CaseResult, Option<ThreadId>) {
     install_panic_hook();
     let (tx, rx) = mpsc::channel();
     let spawned = thread::Builder::new()
@@ -113,31 +130,36 @@ fn isolated(
                 .unwrap_or_else(|payload| Verdict::Failed(panic_reason(payload.as_ref())));
             let _ = tx.send(verdict);
         });
-    if let Err(e) = spawned {
-        return CaseResult::new(id, Status::Failed, format!("cannot start case thread: {e}"));
-    }
+    let thread = match spawned {
+        Ok(handle) => handle.thread().id(),
+        Err(e) => {
+            let reason = format!("cannot start case thread: {e}");
+            return (CaseResult::new(id, Status::Failed, reason), None);
+        }
+    };
     let verdict = match rx.recv_timeout(timeout) {
         Ok(v) => v,
         Err(mpsc::RecvTimeoutError::Timeout) => Verdict::Failed(format!(
-            "timeout: still running after {} s",
+            "{TIMEOUT} still running after {} s",
             timeout.as_secs()
         )),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Verdict::Failed("case thread ended without a result".into())
         }
     };
-    match verdict {
+    let result = match verdict {
         Verdict::Passed => CaseResult::new(id, Status::Passed, ""),
         Verdict::Failed(r) => CaseResult::new(id, Status::Failed, r),
         Verdict::Skipped(r) => CaseResult::new(id, Status::Skipped, r),
-    }
+    };
+    (result, Some(thread))
 }
 
 /// Runs a case on the current thread.
-fn execute(case: &ExpandedCase) -> Verdict {
+fn execute(case: &ExpandedCase, kafka: bool) -> Verdict {
     match case.kind {
-        Kind::Qtt => crate::qtt::run(&case.case),
-        Kind::Rest => crate::rest::run(&case.case),
+        Kind::Qtt => crate::qtt::run(&case.case, kafka),
+        Kind::Rest => crate::rest::run(&case.case, kafka),
     }
 }
 
@@ -198,7 +220,7 @@ mod tests {
 
     #[test]
     fn panics_become_failures() {
-        let r = isolated("s/f/p".into(), Duration::from_secs(5), || panic!("boom"));
+        let (r, _) = isolated("s/f/p".into(), Duration::from_secs(5), || panic!("boom"));
         assert_eq!(r.status, Status::Failed);
         assert!(r.reason.starts_with("panic: boom at "), "{}", r.reason);
         assert!(r.reason.contains("runner.rs"), "{}", r.reason);
@@ -206,7 +228,7 @@ mod tests {
 
     #[test]
     fn hanging_cases_time_out() {
-        let r = isolated("s/f/t".into(), Duration::from_millis(50), || {
+        let (r, _) = isolated("s/f/t".into(), Duration::from_millis(50), || {
             thread::sleep(Duration::from_millis(500));
             Verdict::Passed
         });
@@ -216,9 +238,9 @@ mod tests {
 
     #[test]
     fn verdicts_map_to_statuses() {
-        let r = isolated("a".into(), Duration::from_secs(5), || Verdict::Passed);
+        let (r, _) = isolated("a".into(), Duration::from_secs(5), || Verdict::Passed);
         assert_eq!((r.status, r.reason.as_str()), (Status::Passed, ""));
-        let r = isolated("b".into(), Duration::from_secs(5), || {
+        let (r, _) = isolated("b".into(), Duration::from_secs(5), || {
             Verdict::Skipped("later".into())
         });
         assert_eq!((r.status, r.reason.as_str()), (Status::Skipped, "later"));
