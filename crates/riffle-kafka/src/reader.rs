@@ -140,7 +140,10 @@ impl Reader {
                 // It ends the read only if the position says so.
                 Some(Err(RdError::PartitionEOF(_))) => {
                     let end = listed.max(self.fetched_end().unwrap_or(listed));
-                    if self.position()? >= end {
+                    // Before the first message the position is unknown (-1001): the
+                    // consumer stands where it was assigned.
+                    let next = self.next.map_or(start, |n| n as i64);
+                    if self.position()?.max(next) >= end {
                         break;
                     }
                 }
