@@ -1,6 +1,5 @@
 //! CREATE, CREATE … AS SELECT, INSERT INTO … SELECT, TERMINATE and DROP.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use riffle_api::KsqlEntity;
@@ -12,33 +11,11 @@ use riffle_types::{Column, ColumnKind, LogicalSchema};
 use crate::catalog::{QueryInfo, QueryState, Source, SourceType};
 use crate::executor::{current_status, record_command, Session};
 use crate::runtime::persistent::{PersistentQuery, QueryPlan};
+use crate::topics::ensure_topic;
 use crate::with_clause::{
     check_columns, formats, property, select_options, timestamp_of, FormatDefaults, With,
 };
 use crate::{Engine, EngineError, Result};
-
-/// Makes sure `topic` exists, creating it with `partitions` (or one partition on the embedded
-/// log, where nobody else creates topics).
-fn ensure_topic(engine: &Engine, topic: &str, partitions: Option<u32>) -> Result<u32> {
-    ensure_topic_with(engine, topic, partitions, BTreeMap::new())
-}
-
-/// [`ensure_topic`] with the topic configuration a new topic gets.
-fn ensure_topic_with(
-    engine: &Engine,
-    topic: &str,
-    partitions: Option<u32>,
-    config: BTreeMap<String, String>,
-) -> Result<u32> {
-    if let Some(t) = engine.log().topic(topic) {
-        return Ok(t.partitions);
-    }
-    // Replaying the command topic also lands here: it recreates topics that a lost data
-    // directory no longer has, the same way as a first run does.
-    let n = partitions.unwrap_or(1);
-    engine.log().create_topic(topic, n, config)?;
-    Ok(n)
-}
 
 /// Turns parsed column definitions into columns, checking ksqlDB's rules on names and keys.
 fn resolve_columns(
@@ -433,32 +410,7 @@ fn start_query(
     // An aggregation over a stream keeps its state in a changelog topic, named as ksqlDB's;
     // over a table it rebuilds its state by replaying the input (its retractions need each
     // source row's previous contribution, which the changelog does not hold).
-    let changelog_topic = match &plan {
-        QueryPlan::Aggregate(_) if source.source_type == SourceType::Stream => {
-            let topic = format!("{group}-Aggregate-Aggregate-Materialize-changelog");
-            // Only each key's latest state matters, as for Kafka Streams' changelogs; windowed
-            // state also expires (ksqlDB: compact,delete).
-            let policy = if sink.window.is_some() {
-                "compact,delete"
-            } else {
-                "compact"
-            };
-            let config = BTreeMap::from([("cleanup.policy".to_string(), policy.to_string())]);
-            // Grouped by the input's key, the state splits by input partition (so servers can
-            // share the query), and so does the changelog, as Kafka Streams' changelogs do.
-            let partitions = match &plan {
-                QueryPlan::Aggregate(a)
-                    if crate::runtime::aggregate::groups_by_source_key(a, &source) =>
-                {
-                    ensure_topic(engine, &source.topic, None)?
-                }
-                _ => 1,
-            };
-            ensure_topic_with(engine, &topic, Some(partitions), config)?;
-            Some(topic)
-        }
-        _ => None,
-    };
+    let changelog_topic = crate::topics::changelog_topic(engine, &group, &plan, &source, &sink)?;
     let earliest = crate::config::from_earliest(&session.properties, &engine.config().properties);
     let query = Arc::new(PersistentQuery::new(
         query_id.to_string(),

@@ -20,6 +20,7 @@ mod insert;
 mod query_plan;
 mod runtime;
 mod schemas;
+mod topics;
 pub mod window;
 mod with_clause;
 

@@ -23,11 +23,11 @@ mod error;
 mod member;
 mod options;
 mod reader;
+mod stats;
 mod txn;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures::executor::block_on;
@@ -47,6 +47,7 @@ pub use options::KafkaOptions;
 
 use error::rd;
 use reader::Reader;
+pub(crate) use stats::Stats;
 
 /// Topics that belong to the broker, not to users; hidden from [`Log::topics`].
 const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"];
@@ -85,26 +86,6 @@ pub(crate) struct Inner {
     changes: tokio::sync::watch::Sender<u64>,
     /// Counters for [`Log::metrics`].
     pub(crate) stats: Stats,
-}
-
-/// What [`Log::metrics`] reports.
-#[derive(Default)]
-pub(crate) struct Stats {
-    /// Records the broker did not accept (plain or transactional producer).
-    pub produce_errors: AtomicU64,
-    /// Transactions committed (exactly-once commits).
-    pub transactions_committed: AtomicU64,
-    /// Transactions aborted after a failure; nothing of them became visible.
-    pub transactions_aborted: AtomicU64,
-    /// At-least-once commits whose offsets were committed after their appends.
-    pub offset_commits: AtomicU64,
-}
-
-impl Stats {
-    /// Adds one to `counter`.
-    pub(crate) fn inc(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 impl KafkaLog {
@@ -462,34 +443,7 @@ impl Log for KafkaLog {
     }
 
     fn metrics(&self) -> Vec<riffle_log::LogMetric> {
-        let s = &self.inner.stats;
-        let metric = |name, help, counter: &AtomicU64| riffle_log::LogMetric {
-            name,
-            help,
-            value: counter.load(Ordering::Relaxed),
-        };
-        vec![
-            metric(
-                "riffle_kafka_produce_errors_total",
-                "Records the Kafka broker did not accept.",
-                &s.produce_errors,
-            ),
-            metric(
-                "riffle_kafka_transactions_committed_total",
-                "Kafka transactions committed (processing.guarantee=exactly_once_v2).",
-                &s.transactions_committed,
-            ),
-            metric(
-                "riffle_kafka_transactions_aborted_total",
-                "Kafka transactions aborted after a failure; none of their records or offsets became visible.",
-                &s.transactions_aborted,
-            ),
-            metric(
-                "riffle_kafka_offset_commits_total",
-                "Offset commits after acknowledged appends (processing.guarantee=at_least_once).",
-                &s.offset_commits,
-            ),
-        ]
+        self.inner.stats.metrics()
     }
 
     fn commit(&self, txn: Transaction) -> Result<Vec<(u32, u64)>> {
