@@ -327,9 +327,14 @@ impl PersistentQuery {
                 // A rebalance gave the partition to another server while this batch was
                 // processed: drop it; the new owner starts from the last committed offset.
                 tracing::info!(query = %self.id, partition = p, "partition moved to another server; batch dropped");
+                self.invalidate_state()?;
                 break;
             }
-            log.commit(txn)?;
+            if let Err(e) = log.commit(txn) {
+                // Nothing of the batch is committed; it will be read again.
+                self.invalidate_state()?;
+                return Err(e.into());
+            }
             self.stats
                 .consumed
                 .fetch_add(records.len() as u64, Ordering::Relaxed);

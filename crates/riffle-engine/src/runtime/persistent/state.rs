@@ -68,6 +68,23 @@ impl PersistentQuery {
         Ok(owned)
     }
 
+    /// Forgets an aggregation's in-memory state after a batch was processed but not committed
+    /// (its partition moved, or the commit failed): the state already counts that batch, which
+    /// will be processed again. The next step rebuilds the state from the committed changelog
+    /// (or input), which matches the committed offsets.
+    pub(super) fn invalidate_state(&self) -> Result<()> {
+        let Operator::Aggregate(agg) = &self.operator else {
+            return Ok(());
+        };
+        agg.reset()?;
+        self.restored.store(false, Ordering::SeqCst);
+        self.restored_parts
+            .lock()
+            .map_err(|_| EngineError::Internal("restored partitions lock poisoned".into()))?
+            .clear();
+        Ok(())
+    }
+
     /// Whether this server still processes input partition `p` (asked again just before a
     /// commit: the assignment may have changed while the batch was processed).
     pub(super) fn still_owned(&self, log: &dyn Log, p: u32) -> Result<bool> {
