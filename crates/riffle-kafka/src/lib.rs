@@ -435,6 +435,10 @@ impl Log for KafkaLog {
         }
     }
 
+    fn partition_count(&self, topic: &str) -> Option<u32> {
+        self.inner.partition_count(topic).ok()
+    }
+
     fn assigned_partitions(&self, group: &str, topic: &str) -> Result<Option<Vec<u32>>> {
         if !self.inner.opts.group_membership {
             return Ok(None);

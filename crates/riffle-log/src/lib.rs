@@ -206,6 +206,13 @@ pub trait Log: Send + Sync + 'static {
     /// consumers can sleep until there is new data.
     fn watch(&self) -> tokio::sync::watch::Receiver<u64>;
 
+    /// Partition count of `topic`, `None` when it does not exist. For hot paths: backends
+    /// where [`Log::topic`] is costly (Kafka: metadata plus topic configuration) answer from
+    /// a cache.
+    fn partition_count(&self, topic: &str) -> Option<u32> {
+        self.topic(topic).map(|t| t.partitions)
+    }
+
     /// The partitions of `topic` that this process should work on for consumer group `group`,
     /// when the backend shares work between processes (Kafka consumer-group membership: the
     /// first call joins the group, later calls report the current assignment, which is empty

@@ -124,8 +124,9 @@ pub(crate) struct PersistentQuery {
     owned: Mutex<Vec<u32>>,
     /// Changelog partitions whose state has been restored (per-partition changelogs).
     restored_parts: Mutex<std::collections::BTreeSet<u32>>,
-    /// Partition count of the changelog topic, read once.
-    changelog_parts: std::sync::OnceLock<u32>,
+    /// Whether the aggregation's state is split by input partition (see
+    /// `per_partition_state`), decided once.
+    per_partition: std::sync::OnceLock<bool>,
     /// One step at a time: steps read and commit offsets.
     step_lock: Mutex<()>,
 }
@@ -180,7 +181,7 @@ impl PersistentQuery {
             restored: AtomicBool::new(false),
             owned: Mutex::new(Vec::new()),
             restored_parts: Mutex::new(Default::default()),
-            changelog_parts: std::sync::OnceLock::new(),
+            per_partition: std::sync::OnceLock::new(),
             stats: QueryStats::default(),
             step_lock: Mutex::new(()),
         })
@@ -228,14 +229,12 @@ impl PersistentQuery {
     }
 
     fn partitions(&self, log: &dyn Log) -> Result<u32> {
-        log.topic(&self.source.topic)
-            .map(|t| t.partitions)
-            .ok_or_else(|| {
-                EngineError::NotFound(format!(
-                    "Topic '{}' of source {} no longer exists",
-                    self.source.topic, self.source.name
-                ))
-            })
+        log.partition_count(&self.source.topic).ok_or_else(|| {
+            EngineError::NotFound(format!(
+                "Topic '{}' of source {} no longer exists",
+                self.source.topic, self.source.name
+            ))
+        })
     }
 
     /// Stops the query; a running task ends at its next step.

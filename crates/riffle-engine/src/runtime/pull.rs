@@ -229,7 +229,7 @@ pub(crate) fn pull_schema(source: &Source) -> LogicalSchema {
 /// `WHERE` pins when it pins them.
 fn read_current(engine: &Engine, source: &Source, query: &Query) -> Result<Vec<ConsumedRecord>> {
     let log = engine.log();
-    let Some(info) = log.topic(&source.topic) else {
+    let Some(partitions) = log.partition_count(&source.topic) else {
         return Err(EngineError::NotFound(format!(
             "Topic {} does not exist",
             source.topic
@@ -237,7 +237,7 @@ fn read_current(engine: &Engine, source: &Source, query: &Query) -> Result<Vec<C
     };
     if source.source_type == SourceType::Stream {
         let mut all = Vec::new();
-        for p in 0..info.partitions {
+        for p in 0..partitions {
             all.extend(crate::runtime::read_partition(log.as_ref(), &source.topic, p, 0)?.0);
         }
         all.sort_by_key(|r| r.seq);
@@ -252,7 +252,7 @@ fn read_current(engine: &Engine, source: &Source, query: &Query) -> Result<Vec<C
     engine.inner.table_views.read(
         log.as_ref(),
         &source.topic,
-        info.partitions,
+        partitions,
         |latest| match keys {
             None => latest.values().cloned().collect(),
             Some(mut keys) => {

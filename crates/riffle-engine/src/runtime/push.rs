@@ -349,7 +349,7 @@ pub(crate) fn log_processing_errors(
         tracing::warn!(query = %query_id, error = %e, "record skipped");
     }
     let topic = engine.config().processing_log_topic();
-    if engine.log().topic(&topic).is_none() {
+    if engine.log().partition_count(&topic).is_none() {
         return;
     }
     let now = chrono::Utc::now().timestamp_millis();

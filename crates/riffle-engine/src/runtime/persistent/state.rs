@@ -100,23 +100,20 @@ impl PersistentQuery {
     /// Whether the aggregation's state is split by input partition: grouped by the input's key,
     /// with a changelog partition per input partition (older changelogs have one partition).
     pub(super) fn per_partition_state(&self, log: &dyn Log) -> Result<bool> {
-        let Operator::Aggregate(agg) = &self.operator else {
-            return Ok(false);
-        };
-        let Some(topic) = agg.changelog_topic() else {
-            return Ok(false);
-        };
-        if !agg.co_partitioned() {
-            return Ok(false);
+        if let Some(known) = self.per_partition.get() {
+            return Ok(*known);
         }
-        let parts = match self.changelog_parts.get() {
-            Some(n) => *n,
-            None => {
-                let n = log.topic(topic).map_or(1, |t| t.partitions);
-                *self.changelog_parts.get_or_init(|| n)
-            }
+        let Operator::Aggregate(agg) = &self.operator else {
+            return Ok(*self.per_partition.get_or_init(|| false));
         };
-        Ok(parts > 1 && parts == self.partitions(log)?)
+        let split = match agg.changelog_topic() {
+            Some(topic) if agg.co_partitioned() => {
+                let parts = log.partition_count(topic).unwrap_or(1);
+                parts > 1 && parts == self.partitions(log)?
+            }
+            _ => false,
+        };
+        Ok(*self.per_partition.get_or_init(|| split))
     }
 
     /// Rebuilds an aggregation's state for the `owned` input partitions: from the changelog
@@ -149,7 +146,7 @@ impl PersistentQuery {
             if self.restored.swap(true, Ordering::SeqCst) {
                 return Ok(());
             }
-            if log.topic(topic).is_some() {
+            if log.partition_count(topic).is_some() {
                 let (records, _) = crate::runtime::read_partition(log, topic, 0, 0)?;
                 agg.restore_from(&records)?;
                 if !records.is_empty() {
