@@ -23,9 +23,9 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 mod codec;
-/// The behaviour every backend must share, for other crates' backends (the
-/// `conformance` feature) and this crate's tests.
-#[cfg(any(test, feature = "conformance"))]
+/// The behaviour every backend must share, for other crates' backends and this
+/// crate's tests. Always compiled (it is small): a cargo feature enabled only by
+/// a dev-dependency would make every crate above this one compile twice.
 #[doc(hidden)]
 pub mod conformance;
 mod embedded;

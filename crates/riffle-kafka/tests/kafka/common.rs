@@ -1,5 +1,5 @@
 //! Shared helpers of the Kafka tests: a Tansu broker per test, records.
-#![allow(dead_code)]
+
 
 use std::net::TcpListener;
 use std::process::Command;

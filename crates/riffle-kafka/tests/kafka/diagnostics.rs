@@ -1,13 +1,11 @@
 //! Diagnostics against Tansu, all `#[ignore]`d: they print librdkafka's debug
 //! log to show where time goes or who misbehaves. Run with
-//! `RIFFLE_KAFKA_TESTS=1 cargo test -p riffle-kafka --test kafka_diagnostics -- --ignored --nocapture`.
-
-mod common;
+//! `RIFFLE_KAFKA_TESTS=1 cargo test -p riffle-kafka --test kafka diagnostics -- --ignored --nocapture`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::Broker;
+use crate::common::Broker;
 use riffle_log::Log;
 
 /// Where the ~100 ms of a transaction with appends went: librdkafka's `eos`

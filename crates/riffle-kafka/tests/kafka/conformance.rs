@@ -4,12 +4,10 @@
 //! test fails if one of them starts passing (update the list) or if any other
 //! check fails. Run with `RIFFLE_KAFKA_TESTS=1`.
 
-mod common;
-
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use common::Broker;
+use crate::common::Broker;
 use riffle_kafka::KafkaLog;
 
 /// Checks that fail on Kafka by design, with why.

@@ -3,13 +3,11 @@
 //! `scripts/kafka-broker.sh` and kills it at the end. Without the variable the
 //! tests are skipped with a message.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{fetch_n, rec, Broker, TANSU};
+use crate::common::{fetch_n, rec, Broker, TANSU};
 use riffle_kafka::{KafkaLog, KafkaOptions};
 use riffle_log::{Append, Log, OffsetCommit, Transaction};
 
