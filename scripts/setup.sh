@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test Riffle: a Rust toolchain is
-# assumed (rustup), plus libclang for RocksDB's bindgen, a C++ compiler, tmux and Python's venv
+# assumed (rustup), plus libclang for RocksDB's bindgen, OpenSSL headers for librdkafka, a C++ compiler, tmux and Python's venv
 # for the tests. Safe to run repeatedly.
 set -euo pipefail
 need=()
@@ -8,6 +8,9 @@ command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup
 [ -n "$(ls /usr/lib/llvm-*/lib/libclang*.so* 2>/dev/null | head -1)" ] || need+=(libclang-dev)
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
+# librdkafka's TLS and SASL/SCRAM support links the system OpenSSL.
+command -v pkg-config >/dev/null || need+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 # Tests: the shell is driven in tmux; the client-compatibility check uses a Python venv.
 command -v tmux >/dev/null || need+=(tmux)
 command -v python3 >/dev/null || need+=(python3)

@@ -116,6 +116,15 @@ impl CommandLog {
         if offset == self.applied {
             self.applied = offset + 1;
         } else {
+            // Another server appended between this engine's catch-up and its append (their
+            // statements ran at the same moment): the two servers apply the two statements
+            // in different orders until one restarts and replays the topic.
+            tracing::warn!(
+                offset,
+                applied = self.applied,
+                "another server of this service recorded a statement at the same moment; \
+                 servers may differ in query ids until restarted"
+            );
             self.own.insert(offset);
         }
         Ok(offset as i64)

@@ -23,6 +23,11 @@ pub(crate) struct Inner {
     pub(crate) config: EngineConfig,
     pub(crate) planner: ExprPlanner,
     pub(crate) state: Mutex<State>,
+    /// Held while a statement that changes the catalog runs, and while commands of other
+    /// servers are applied: a server first applies every command already in the command
+    /// topic, then runs its own statement and appends it, so servers of one service apply
+    /// statements in the same order (and give their queries the same ids).
+    pub(crate) statements: Mutex<()>,
     pub(crate) push: Mutex<HashMap<String, PushControl>>,
     pub(crate) runtime: Mutex<Option<tokio::runtime::Handle>>,
     /// The embedded schema registry of the AVRO, PROTOBUF and JSON_SR formats.
@@ -73,6 +78,7 @@ impl Engine {
                     next_push_id: 0,
                     query_counter: 0,
                 }),
+                statements: Mutex::new(()),
                 push: Mutex::new(HashMap::new()),
                 table_views: Default::default(),
                 runtime: Mutex::new(None),

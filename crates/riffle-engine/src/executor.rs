@@ -44,6 +44,15 @@ pub(crate) fn execute_text(
         riffle_sql::parse_statements(&substituted).map_err(|e| fail(sql, e.into(), vec![]))?;
     let mut entities = Vec::new();
     for parsed in statements {
+        let _in_order = if changes_catalog(&parsed.statement) {
+            Some(
+                engine
+                    .catch_up_commands()
+                    .map_err(|e| fail(&parsed.text, e, vec![]))?,
+            )
+        } else {
+            None
+        };
         match execute_statement(engine, &parsed, &mut session) {
             Ok(Some(e)) => entities.push(e),
             Ok(None) => {}
@@ -51,6 +60,18 @@ pub(crate) fn execute_text(
         }
     }
     Ok(entities)
+}
+
+/// Whether a statement is recorded in the command topic (it changes sources or queries).
+fn changes_catalog(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::CreateSource(_)
+            | Statement::CreateAsSelect(_)
+            | Statement::InsertSelect { .. }
+            | Statement::Terminate(_)
+            | Statement::Drop { .. }
+    )
 }
 
 /// Executes one parsed statement.
@@ -205,6 +226,32 @@ impl Engine {
         if self.config().headless {
             return Ok(0);
         }
+        let _in_order = self.lock_statements()?;
+        self.apply_new_commands()
+    }
+
+    /// Before a statement that changes the catalog: takes the statement lock and applies
+    /// the commands other servers appended since the last read, so the statement sees their
+    /// sources and its query id follows theirs. A statement sent to one server right after
+    /// one sent to another (a load balancer in front of the service) finds its sources.
+    pub(crate) fn catch_up_commands(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        let guard = self.lock_statements()?;
+        if !self.config().headless {
+            self.apply_new_commands()?;
+        }
+        Ok(guard)
+    }
+
+    fn lock_statements(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        self.inner
+            .statements
+            .lock()
+            .map_err(|_| EngineError::Internal("statement lock poisoned".into()))
+    }
+
+    /// Applies the commands appended to the command topic since this engine last read it
+    /// (the caller holds the statement lock).
+    fn apply_new_commands(&self) -> Result<usize> {
         let (topic, from) = {
             let state = self.lock_state()?;
             (state.commands.topic().to_string(), state.commands.applied)

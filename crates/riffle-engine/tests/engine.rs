@@ -320,3 +320,27 @@ fn a_second_engine_follows_the_command_topic() {
     assert_eq!(a.catalog().queries.len(), 2);
     assert_eq!(a.follow_commands().unwrap_or_else(|e| panic!("{e}")), 0);
 }
+
+/// A statement sent to a second server right after one sent to the first (a load balancer
+/// in front of the service) finds the first one's sources: a server applies the command
+/// topic before it runs a statement that changes the catalog, so both servers apply the
+/// statements in one order and give the queries the same ids.
+#[test]
+fn a_statement_on_another_server_sees_the_statements_before_it() {
+    let log: std::sync::Arc<dyn riffle_log::Log> =
+        std::sync::Arc::new(riffle_log::MemoryLog::new());
+    let a =
+        Engine::with_log(log.clone(), EngineConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let b = Engine::with_log(log, EngineConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    exec(
+        &a,
+        "CREATE STREAM S (K STRING KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);",
+    );
+    exec(&a, "CREATE STREAM T AS SELECT K, V * 2 AS W FROM S;");
+    exec(&b, "CREATE STREAM U AS SELECT K, W FROM T;");
+    exec(&a, "CREATE STREAM X AS SELECT K, W + 1 AS Z FROM U;");
+    b.follow_commands().unwrap_or_else(|e| panic!("{e}"));
+    let ids = |e: &Engine| -> Vec<String> { e.catalog().queries.keys().cloned().collect() };
+    assert_eq!(ids(&a), ids(&b));
+    assert_eq!(ids(&a).len(), 3, "{:?}", ids(&a));
+}

@@ -86,6 +86,8 @@ pub(crate) struct Inner {
     changes: tokio::sync::watch::Sender<u64>,
     /// Counters for [`Log::metrics`].
     pub(crate) stats: Stats,
+    /// The cluster's id, learned by [`KafkaLog::ping`].
+    cluster_id: std::sync::OnceLock<String>,
 }
 
 impl KafkaLog {
@@ -119,6 +121,7 @@ impl KafkaLog {
             round_robin: Mutex::new(HashMap::new()),
             changes,
             stats: Stats::default(),
+            cluster_id: std::sync::OnceLock::new(),
         });
         watch::spawn(Arc::downgrade(&inner));
         Ok(KafkaLog { inner })
@@ -130,8 +133,11 @@ impl KafkaLog {
         self.inner
             .meta
             .fetch_metadata(None, timeout)
-            .map(|_| ())
-            .map_err(rd("metadata request"))
+            .map_err(rd("metadata request"))?;
+        if let Some(id) = self.inner.meta.client().fetch_cluster_id(timeout) {
+            let _ = self.inner.cluster_id.set(id);
+        }
+        Ok(())
     }
 }
 
@@ -448,6 +454,10 @@ impl Log for KafkaLog {
 
     fn metrics(&self) -> Vec<riffle_log::LogMetric> {
         self.inner.stats.metrics()
+    }
+
+    fn cluster_id(&self) -> Option<String> {
+        self.inner.cluster_id.get().cloned()
     }
 
     fn commit(&self, txn: Transaction) -> Result<Vec<(u32, u64)>> {

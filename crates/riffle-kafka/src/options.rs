@@ -7,8 +7,9 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 
 /// Server properties passed to every client as they are: Java and librdkafka agree on them.
-const CLIENT_KEYS: [&str; 8] = [
+const CLIENT_KEYS: [&str; 9] = [
     "security.protocol",
+    "ssl.endpoint.identification.algorithm",
     "sasl.mechanisms",
     "sasl.username",
     "sasl.password",
@@ -126,6 +127,29 @@ impl KafkaOptions {
             } else if key == "sasl.mechanism" {
                 self.client
                     .insert("sasl.mechanisms".into(), value.to_string());
+            } else if key == "sasl.jaas.config" {
+                let (user, password) =
+                    jaas_credentials(value).ok_or_else(|| crate::KafkaLogError::Property {
+                        key: key.to_string(),
+                        value: "(hidden)".to_string(),
+                        expected:
+                            "a PlainLoginModule or ScramLoginModule entry with username=\"..\" \
+                                   password=\"..\" (or set sasl.username and sasl.password)",
+                    })?;
+                self.client.entry("sasl.username".into()).or_insert(user);
+                self.client
+                    .entry("sasl.password".into())
+                    .or_insert(password);
+            } else if let Some(pem_key) = java_store_replacement(key) {
+                if !props.contains_key(pem_key) {
+                    return Err(crate::KafkaLogError::Property {
+                        key: key.to_string(),
+                        value: value.to_string(),
+                        expected: "PEM files instead of a Java key store: librdkafka reads \
+                                   ssl.ca.location (CA certificates), ssl.certificate.location \
+                                   and ssl.key.location",
+                    });
+                }
             } else if CLIENT_KEYS.contains(&key) {
                 self.client.insert(key.to_string(), value.to_string());
             }
@@ -209,6 +233,39 @@ impl KafkaOptions {
     }
 }
 
+/// The username and password of a Java `sasl.jaas.config` entry such as
+/// `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";`
+/// (ksqlDB configuration files for Confluent Cloud and SCRAM clusters carry them this way;
+/// librdkafka takes them as `sasl.username`/`sasl.password`).
+fn jaas_credentials(jaas: &str) -> Option<(String, String)> {
+    if !(jaas.contains("PlainLoginModule") || jaas.contains("ScramLoginModule")) {
+        return None;
+    }
+    let option = |name: &str| -> Option<String> {
+        let mut rest = jaas;
+        while let Some(at) = rest.find(name) {
+            let before_ok = at == 0 || rest[..at].ends_with(|c: char| c.is_whitespace());
+            let after = rest[at + name.len()..].trim_start();
+            if let (true, Some(value)) = (before_ok, after.strip_prefix('=')) {
+                let value = value.trim_start().strip_prefix('"')?;
+                return value.find('"').map(|end| value[..end].to_string());
+            }
+            rest = &rest[at + name.len()..];
+        }
+        None
+    };
+    Some((option("username")?, option("password")?))
+}
+
+/// For a Java key-store property, the PEM property librdkafka needs instead.
+fn java_store_replacement(key: &str) -> Option<&'static str> {
+    match key {
+        "ssl.truststore.location" => Some("ssl.ca.location"),
+        "ssl.keystore.location" => Some("ssl.certificate.location"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,5 +301,63 @@ mod tests {
         assert!(o.exactly_once);
         let err = o.apply_properties(&props(&[("processing.guarantee", "twice")]));
         assert!(err.is_err_and(|e| e.to_string().contains("at_least_once or exactly_once_v2")));
+    }
+
+    /// librdkafka validates security settings when a client is created (no broker needed): a
+    /// build without OpenSSL rejects `SASL_SSL` and SCRAM, one without zstd rejects it.
+    #[test]
+    fn tls_scram_and_zstd_are_built_in() {
+        use rdkafka::producer::BaseProducer;
+        let mut o = KafkaOptions::new("127.0.0.1:1");
+        o.apply_properties(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.username", "u"),
+            ("sasl.password", "p"),
+            ("producer.compression.type", "zstd"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let created: Result<BaseProducer, _> = o.producer_config().create();
+        if let Err(e) = created {
+            panic!("librdkafka rejected a SASL_SSL/SCRAM/zstd producer: {e}");
+        }
+        let mut o = KafkaOptions::new("127.0.0.1:1");
+        o.apply_properties(&props(&[("security.protocol", "SSL")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let created: Result<rdkafka::consumer::BaseConsumer, _> = o.consumer_config(None).create();
+        assert!(created.is_ok(), "librdkafka rejected an SSL consumer");
+    }
+
+    #[test]
+    fn java_security_settings_are_translated_or_refused() {
+        let mut o = KafkaOptions::new("k:9092");
+        o.apply_properties(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "PLAIN"),
+            (
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                 username=\"KEY\" password = \"se=cret\";",
+            ),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.client["sasl.username"], "KEY");
+        assert_eq!(o.client["sasl.password"], "se=cret");
+        let bad = o.apply_properties(&props(&[(
+            "sasl.jaas.config",
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;",
+        )]));
+        assert!(bad.is_err_and(|e| {
+            let text = e.to_string();
+            text.contains("PlainLoginModule") && !text.contains("OAuthBearer")
+        }));
+        let jks = o.apply_properties(&props(&[("ssl.truststore.location", "/x.jks")]));
+        assert!(jks.is_err_and(|e| e.to_string().contains("ssl.ca.location")));
+        o.apply_properties(&props(&[
+            ("ssl.truststore.location", "/x.jks"),
+            ("ssl.ca.location", "/ca.pem"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.client["ssl.ca.location"], "/ca.pem");
     }
 }

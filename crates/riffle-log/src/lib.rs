@@ -227,6 +227,12 @@ pub trait Log: Send + Sync + 'static {
     fn metrics(&self) -> Vec<LogMetric> {
         Vec::new()
     }
+
+    /// The Kafka cluster id, for `/info` (ksqlDB's `kafkaClusterId`); `None` for the local
+    /// backends.
+    fn cluster_id(&self) -> Option<String> {
+        None
+    }
 }
 
 /// One counter of a log backend, in Prometheus terms.

@@ -21,12 +21,21 @@ pub const RIFFLE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The Kafka cluster id reported for the embedded log.
 const EMBEDDED_CLUSTER_ID: &str = "riffle-embedded";
 
+/// The cluster id of the log: Kafka's, or [`EMBEDDED_CLUSTER_ID`].
+fn kafka_cluster_id(state: &AppState) -> String {
+    state
+        .engine()
+        .log()
+        .cluster_id()
+        .unwrap_or_else(|| EMBEDDED_CLUSTER_ID.to_string())
+}
+
 /// `GET /info`.
 pub(crate) async fn info(State(state): State<AppState>) -> Response {
     Json(json!({
         "KsqlServerInfo": {
             "version": KSQL_COMPATIBLE_VERSION,
-            "kafkaClusterId": EMBEDDED_CLUSTER_ID,
+            "kafkaClusterId": kafka_cluster_id(&state),
             "ksqlServiceId": state.engine().config().service_id,
             "serverStatus": "RUNNING",
         }
@@ -146,7 +155,7 @@ fn cluster_id(state: &AppState) -> Value {
         "scope": {
             "path": [],
             "clusters": {
-                "kafka-cluster": EMBEDDED_CLUSTER_ID,
+                "kafka-cluster": kafka_cluster_id(state),
                 "ksql-cluster": state.engine().config().service_id,
             }
         },

@@ -1,6 +1,6 @@
 //! Diagnostics against Tansu, all `#[ignore]`d: they print librdkafka's debug
 //! log to show where time goes or who misbehaves. Run with
-//! `RIFFLE_KAFKA_TESTS=1 cargo test -p riffle-kafka --test kafka diagnostics -- --ignored --nocapture`.
+//! `RIFFLE_KAFKA_TESTS=1 cargo test --workspace --test kafka diagnostics -- --ignored --nocapture`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
