@@ -40,8 +40,8 @@ RIFFLE="$riffle" scripts/clients/run.sh
 RIFFLE_KAFKA_TESTS=1 cargo test --workspace --test kafka
 # Each case gets its own broker, so this subset is chosen to cover every operator kind (filters
 # and projections, aggregations incl. windowed, tables, pull and push queries, INSERT INTO,
-# formats) in a few minutes. A case that cannot finish on Tansu spins until its timeout (see
-# the README), hence the shorter one.
+# formats) in a few minutes. A case that cannot finish on Tansu spins until its timeout, hence
+# the shorter one.
 kafka_paths=(sql-tests)
 kafka_list=sql-tests/kafka-passing.txt
 if [ -d "$conformance" ]; then

@@ -84,9 +84,15 @@ impl Inner {
             return Ok(Vec::new());
         }
         let prepared = self.prepare(&txn)?;
-        if self.opts.exactly_once {
+        if self.opts.exactly_once && !txn.appends.is_empty() {
             self.commit_transaction(&txn, prepared)
         } else {
+            // Offsets alone (a batch without output, e.g. a filter that dropped it all) need
+            // no transaction even for exactly-once: there is nothing to make atomic with
+            // them, the previous transaction has completed (commits are synchronous), and the
+            // group member's generation fences a server that lost the partition, as it does
+            // for transactional offsets (KIP-447). It saves the coordinator round trips of a
+            // transaction per empty batch.
             self.commit_at_least_once(&txn, prepared)
         }
     }
