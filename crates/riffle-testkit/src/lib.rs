@@ -143,13 +143,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// progress line per file (with a line per failed case and its reason) and finally
 /// `N passed, N failed, N skipped`. With `json_report`, writes one JSON object per expanded
 /// case. Returns the exit code: 0 unless a path or file could not be read or parsed (1).
-/// Failed cases do not change the exit code; CI uses [`run_ratchet_cli`] for that.
-pub fn run_cli(paths: Vec<PathBuf>, json_report: Option<PathBuf>) -> i32 {
-    run_cli_with(paths, json_report, RunOptions::default())
-}
-
-/// [`run_cli`] with explicit options. With [`RunOptions::kafka`] the broker script must be
-/// found first (exit code 1 with a message otherwise).
+/// Failed cases do not change the exit code; CI uses [`run_ratchet_cli`] for that. With
+/// [`RunOptions::kafka`] the broker script must be found first (exit code 1 with a message
+/// otherwise).
 pub fn run_cli_with(paths: Vec<PathBuf>, json_report: Option<PathBuf>, options: RunOptions) -> i32 {
     if options.kafka {
         if let Err(e) = kafka::broker_script() {
