@@ -7,7 +7,7 @@
 //! * UDFs named after ksqlDB's functions (upper case, as the ksql parser leaves function names),
 //!   each documented with the ksqlDB class it mirrors and why DataFusion's differs — math
 //!   ([`math`]), casts ([`cast`]), DECIMAL arithmetic ([`arith`]), deep equality ([`compare`]),
-//!   strings ([`string`]) and collections ([`collections`]);
+//!   strings ([`string`]), collections ([`collections`]) and JSON text ([`json_fns`]);
 //! * [`KsqlExprPlanner`], an expression planner that types operators (`+`, `=`, `IN`, `ARRAY[]`,
 //!   `MAP()`) the way ksqlDB does and fails with ksqlDB's messages.
 //!
@@ -23,6 +23,7 @@ pub mod datetime;
 pub mod dec;
 pub mod format;
 pub mod javatime;
+pub mod json_fns;
 pub mod math;
 pub mod misc;
 pub mod planner;
@@ -55,6 +56,7 @@ pub fn udfs() -> Vec<Arc<ScalarUDF>> {
     v.extend(collections::udfs());
     v.extend(temporal::udfs());
     v.extend(misc::udfs());
+    v.extend(json_fns::udfs());
     v.push(
         udf::KsqlUdf::new(
             ARGS_UDF,
