@@ -295,10 +295,9 @@ fn query_metrics_count_records_and_lag() {
     assert!(after.lag.iter().all(|(_, l)| *l == 0), "{:?}", after.lag);
 }
 
-/// Two engines on one log with one service id: statements made on one reach the other
-/// through the command topic, as two servers of one service on Kafka.
-#[test]
-fn a_second_engine_follows_the_command_topic() {
+/// Two engines on one log with one service id (as two servers of one service on Kafka); the
+/// first has made stream `S` and the persistent query `T` over it.
+fn two_servers_with_a_query() -> (Engine, Engine) {
     let log: std::sync::Arc<dyn riffle_log::Log> =
         std::sync::Arc::new(riffle_log::MemoryLog::new());
     let a =
@@ -309,6 +308,14 @@ fn a_second_engine_follows_the_command_topic() {
         "CREATE STREAM S (K STRING KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);",
     );
     exec(&a, "CREATE STREAM T AS SELECT K, V * 2 AS W FROM S;");
+    (a, b)
+}
+
+/// Two engines on one log with one service id: statements made on one reach the other
+/// through the command topic, as two servers of one service on Kafka.
+#[test]
+fn a_second_engine_follows_the_command_topic() {
+    let (a, b) = two_servers_with_a_query();
     assert!(!b.catalog().sources.contains_key("T"));
     assert_eq!(b.follow_commands().unwrap_or_else(|e| panic!("{e}")), 2);
     assert!(b.catalog().sources.contains_key("T"));
@@ -327,16 +334,7 @@ fn a_second_engine_follows_the_command_topic() {
 /// statements in one order and give the queries the same ids.
 #[test]
 fn a_statement_on_another_server_sees_the_statements_before_it() {
-    let log: std::sync::Arc<dyn riffle_log::Log> =
-        std::sync::Arc::new(riffle_log::MemoryLog::new());
-    let a =
-        Engine::with_log(log.clone(), EngineConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    let b = Engine::with_log(log, EngineConfig::default()).unwrap_or_else(|e| panic!("{e}"));
-    exec(
-        &a,
-        "CREATE STREAM S (K STRING KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);",
-    );
-    exec(&a, "CREATE STREAM T AS SELECT K, V * 2 AS W FROM S;");
+    let (a, b) = two_servers_with_a_query();
     exec(&b, "CREATE STREAM U AS SELECT K, W FROM T;");
     exec(&a, "CREATE STREAM X AS SELECT K, W + 1 AS Z FROM U;");
     b.follow_commands().unwrap_or_else(|e| panic!("{e}"));
