@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use datafusion::common::DFSchema;
-use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, Visit, Visitor};
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Visit, Visitor,
+};
 use riffle_types::SqlType;
 
 use crate::{ExprPlanner, PlanError, Result};
@@ -102,7 +104,8 @@ pub(crate) fn check_window_bounds_in_where(expr: &Expr, schema: &DFSchema) -> Re
 }
 
 fn check_columns(expr: &Expr, schema: &DFSchema, clause: Clause) -> Result<()> {
-    // Names that are not columns: lambda parameters and struct field names after `->`.
+    // Names that are not columns: lambda parameters, struct field names after `->` and the
+    // time unit of `TIMESTAMPADD(MILLISECONDS, ...)` and its kin.
     let mut skip = HashSet::new();
     let _ = expr.visit(&mut CollectNonColumns(&mut skip));
     let mut missing = None;
@@ -138,6 +141,22 @@ impl Visitor for CollectNonColumns<'_> {
             } => {
                 if let Expr::Identifier(id) = right.as_ref() {
                     self.0.insert(id.value.clone());
+                }
+            }
+            Expr::Function(f) => {
+                let name = f.name.to_string().to_ascii_uppercase();
+                if !riffle_functions::temporal::UNIT_FUNCTIONS.contains(&name.as_str()) {
+                    return ControlFlow::Continue(());
+                }
+                if let FunctionArguments::List(list) = &f.args {
+                    if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(
+                        unit,
+                    )))) = list.args.first()
+                    {
+                        if riffle_functions::temporal::is_time_unit(&unit.value) {
+                            self.0.insert(unit.value.clone());
+                        }
+                    }
                 }
             }
             _ => {}
