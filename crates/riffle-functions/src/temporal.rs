@@ -369,6 +369,55 @@ fn eval_convert_tz(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     })
 }
 
+/// Epoch milliseconds of a possibly partial ISO timestamp, as ksqlDB reads the string literals
+/// it compares with `ROWTIME` (`PartialStringToTimestampParser`): `yyyy-MM-ddTHH:mm:ss.SSS`
+/// where trailing parts may be left out (they default to the start of the period), optionally
+/// followed by `Z` or an offset `+HHMM`, `+HH:MM` or `+HH`; UTC without one. None when `text`
+/// is not such a timestamp.
+pub fn partial_timestamp_millis(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (local, offset_secs) = split_zone(text)?;
+    const TEMPLATE: &str = "0000-01-01T00:00:00.000";
+    if local.len() < 4 || local.len() > TEMPLATE.len() || !local.is_ascii() {
+        return None;
+    }
+    let mut full = format!("{local}{}", &TEMPLATE[local.len()..]);
+    // Hour 24 (`2020-02-24T24`) is midnight at the end of that day, as java.time reads it.
+    let end_of_day = full.get(11..13) == Some("24") && full.get(13..) == Some(":00:00.000");
+    if end_of_day {
+        full.replace_range(11..13, "00");
+    }
+    let t = chrono::NaiveDateTime::parse_from_str(&full, "%Y-%m-%dT%H:%M:%S%.3f").ok()?;
+    let day = if end_of_day { 86_400_000 } else { 0 };
+    Some(t.and_utc().timestamp_millis() + day - offset_secs * 1000)
+}
+
+/// The local part of a timestamp and its zone offset in seconds (`Z` or `±HH[[:]MM]` after the
+/// time; 0 when there is none).
+fn split_zone(text: &str) -> Option<(&str, i64)> {
+    if let Some(local) = text.strip_suffix('Z') {
+        return Some((local, 0));
+    }
+    let Some(t) = text.find('T') else {
+        return Some((text, 0));
+    };
+    let Some(at) = text[t..].find(['+', '-']).map(|i| t + i) else {
+        return Some((text, 0));
+    };
+    let digits: String = text[at + 1..].chars().filter(|c| *c != ':').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
+        return None;
+    }
+    let hours: i64 = digits[..2].parse().ok()?;
+    let minutes: i64 = if digits.len() == 4 {
+        digits[2..].parse().ok()?
+    } else {
+        0
+    };
+    let sign = if &text[at..at + 1] == "-" { -1 } else { 1 };
+    Some((&text[..at], sign * (hours * 3600 + minutes * 60)))
+}
+
 /// Whether `word` names a time unit (`MILLISECONDS`, `DAYS`, …).
 pub fn is_time_unit(word: &str) -> bool {
     unit_millis(word).is_ok()
@@ -412,4 +461,26 @@ fn shift(args: &[ArrayRef], ret: &DataType, sign: i64) -> Result<ArrayRef> {
             _ => ScalarValue::TimestampMillisecond(Some(v + delta), None),
         })
     })
+}
+
+#[cfg(test)]
+mod partial_timestamp_tests {
+    use super::partial_timestamp_millis as ms;
+
+    #[test]
+    fn partial_timestamps_read_like_ksqldb() {
+        assert_eq!(ms("1970-01-01T00:00:01"), Some(1000));
+        assert_eq!(ms("1970-01-01T00:00:00.001Z"), Some(1));
+        assert_eq!(ms("1970-01-02"), Some(86_400_000));
+        assert_eq!(ms("1970"), Some(0));
+        assert_eq!(ms("1970-01-01T01:00:00+0100"), Some(0));
+        assert_eq!(ms("1970-01-01T00:00:00-01:00"), Some(3_600_000));
+        assert_eq!(ms("1970-01-01T05:45+0545"), Some(0));
+        assert_eq!(ms("2020-02-23T22:45:12.000-0100"), Some(1_582_501_512_000));
+        assert_eq!(ms("1970-01-01T24"), Some(86_400_000));
+        assert_eq!(ms("1970-01-01T24:01"), None);
+        assert_eq!(ms("yesterday"), None);
+        assert_eq!(ms("1970-01-01T00:00:00+1"), None);
+        assert_eq!(ms("12"), None);
+    }
 }

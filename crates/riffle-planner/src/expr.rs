@@ -80,14 +80,18 @@ impl ExprPlanner {
         row: &RowSchema,
         clause: Clause,
     ) -> Result<PlannedExpr> {
-        crate::typecheck::check(self, expr, &row.df, clause)?;
-        self.plan_unchecked(expr, &row.df)
+        let mut expr = expr.clone();
+        crate::magic_time::rewrite(&mut expr);
+        crate::typecheck::check(self, &expr, &row.df, clause)?;
+        self.plan_unchecked(&expr, &row.df)
     }
 
     /// Plans `expr` over an arbitrary DataFusion schema.
     pub fn plan_in(&self, expr: &SqlExpr, schema: &DFSchema) -> Result<PlannedExpr> {
-        crate::typecheck::check(self, expr, schema, Clause::Other)?;
-        self.plan_unchecked(expr, schema)
+        let mut expr = expr.clone();
+        crate::magic_time::rewrite(&mut expr);
+        crate::typecheck::check(self, &expr, schema, Clause::Other)?;
+        self.plan_unchecked(&expr, schema)
     }
 
     /// Plans `expr` without ksqlDB's semantic checks.

@@ -11,6 +11,7 @@ mod error;
 mod eval;
 mod expr;
 mod functions;
+mod magic_time;
 mod rewrite;
 mod row;
 mod select;
