@@ -45,7 +45,9 @@ bin=$(install)
 log="$PWD/target/tansu-$port.log"
 url="tcp://127.0.0.1:$port"
 # The broker must not inherit our stdout, or a caller reading it (a test) would wait forever.
-nohup "$bin" broker --listener-url "$url" --advertised-listener-url "$url" \
+# Nor the caller's RUST_LOG: at `info` Tansu logs every request's spans, gigabytes a minute
+# (a test run once filled the disk). RIFFLE_TANSU_LOG sets its level when debugging it.
+RUST_LOG="${RIFFLE_TANSU_LOG:-warn}" nohup "$bin" broker --listener-url "$url" --advertised-listener-url "$url" \
   --storage-engine memory://tansu/ >"$log" 2>&1 </dev/null &
 pid=$!
 for _ in $(seq 1 200); do

@@ -1,6 +1,5 @@
 //! Shared helpers of the Kafka tests: a Tansu broker per test, records.
 
-
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use crate::common::{fetch_n, rec, Broker, TANSU};
+use bytes::Bytes;
 use riffle_kafka::{KafkaLog, KafkaOptions};
 use riffle_log::{Append, Log, OffsetCommit, Transaction};
 
