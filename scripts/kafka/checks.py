@@ -3,8 +3,9 @@
 look at a deployment.
 
 Usage: python checks.py RIFFLE_BINARY BOOTSTRAP CHECK...
-  tooling   consumer groups, internal topics and the command topic exist under ksqlDB's names,
-            with the committed offsets and topic settings they should have.
+  tooling   consumer groups, internal topics (changelog, and the repartition topic of an
+            aggregation not grouped by its input's key) and the command topic exist under
+            ksqlDB's names, with the committed offsets, partitions and settings they should have.
   eos-kill  kill -9 a server five times during a stateless and a stateful exactly_once_v2
             query; afterwards a read_committed consumer must see every expected record exactly
             once, and the table's final values must be exact.
