@@ -3,16 +3,18 @@
 look at a deployment.
 
 Usage: python checks.py RIFFLE_BINARY BOOTSTRAP CHECK...
-  tooling   consumer groups, internal topics and the command topic exist under ksqlDB's names,
-            with the committed offsets and topic settings they should have.
+  tooling   consumer groups, internal topics (changelog, and the repartition topic of an
+            aggregation not grouped by its input's key) and the command topic exist under
+            ksqlDB's names, with the committed offsets, partitions and settings they should have.
   eos-kill  kill -9 a server five times during a stateless and a stateful exactly_once_v2
             query; afterwards a read_committed consumer must see every expected record exactly
             once, and the table's final values must be exact.
   alo-kill  the same with at_least_once, as a control: no loss; duplicates are reported.
   scale-out two servers with one ksql.service.id: the second picks up the first's statements,
-            the stateless query's partitions are split between them, the aggregation runs on
-            one; that one is killed (kill -9) and the survivor finishes all the work, exactly
-            once, and answers pull queries.
+            the stateless query's and both aggregations' partitions are split between them (the
+            one not grouped by the input's key through its repartition topic); one server is
+            killed (kill -9) and the survivor finishes all the work, exactly once, and answers
+            pull queries.
 
 Known broker difference: docs/kafka-spike.md saw Tansu hand records of an ABORTED transaction
 to a read_committed consumer (its fetch responses carry no aborted-transaction list). If
@@ -121,7 +123,7 @@ class MarkerLog(logging.Handler):
             self.aborts.add((int(m.group(2)), int(m.group(3))))
 
 
-def read_committed(bootstrap, topic):
+def read_committed(bootstrap, topic, with_partition=False):
     """Every record of `topic` a read_committed consumer sees, as [(key bytes, value dict or
     None)], and how many records of aborted transactions were dropped client-side.
 
@@ -164,24 +166,67 @@ def read_committed(bootstrap, topic):
         while (p, o) in offsets:
             aborted.add((p, o))
             o -= 1
+    if with_partition:
+        return [(p, k, v) for p, o, k, v in seen if (p, o) not in aborted], len(aborted)
     out = [(k, v) for p, o, k, v in seen if (p, o) not in aborted]
     return out, len(aborted)
 
 
+def nothing_from(bootstrap, topic, partition, offset):
+    """Whether a read_committed consumer started at `offset` reaches the partition's end
+    without a record: only transaction markers (or aborted records) are left there."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "checker-markers",
+                  "enable.partition.eof": True, "isolation.level": "read_committed"})
+    c.assign([TopicPartition(topic, partition, offset)])
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            m = c.poll(0.5)
+            if m is None:
+                continue
+            if m.error():
+                return m.error().code() == -191  # _PARTITION_EOF
+            return False
+        return False
+    finally:
+        c.close()
+
+
 def wait_caught_up(admin, bootstrap, group, topic, timeout=180):
-    """Waits until `group` has committed the end of every partition of `topic`."""
+    """Waits until `group` has committed the end of every partition of `topic`. A topic written
+    in transactions (a repartition topic) ends with commit markers (one per producer whose
+    transaction wrote there last), which take offsets that no record is read at: a group that
+    stopped just before them is caught up too."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "checker-watermarks"})
     parts = c.list_topics(topic, timeout=10).topics[topic].partitions
     deadline = time.time() + timeout
+
+    def done(p, end, committed):
+        at = committed.get((topic, p), -1)
+        return at >= end or (0 <= at < end and nothing_from(bootstrap, topic, p, at))
+
     while time.time() < deadline:
         ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
         committed = group_offsets(admin, group)
-        if all(committed.get((topic, p), -1) >= ends[p] for p in parts):
+        if all(done(p, ends[p], committed) for p in parts):
             c.close()
             return committed
         time.sleep(0.5)
     c.close()
     raise SystemExit(f"group {group} did not catch up with {topic} within {timeout} s: {group_offsets(admin, group)}")
+
+
+def repartition_topic(query_id):
+    """ksqlDB's name of the repartition topic of an aggregation not grouped by its input's key."""
+    return f"_confluent-ksql-{SERVICE}query_{query_id}-Aggregate-GroupBy-repartition"
+
+
+def wait_totals(admin, bootstrap, totals_id, timeout=180):
+    """Waits until TOTALS' query has processed its input: the source, then its repartition
+    topic (where its input goes, re-keyed by CUSTOMER, before it is aggregated)."""
+    group = f"_confluent-ksql-{SERVICE}query_{totals_id}"
+    wait_caught_up(admin, bootstrap, group, "orders", timeout)
+    return wait_caught_up(admin, bootstrap, group, repartition_topic(totals_id), timeout)
 
 
 def group_offsets(admin, group):
@@ -223,6 +268,29 @@ def check_tooling(binary, bootstrap):
             committed = wait_caught_up(admin, bootstrap, g, "orders")
             assert sum(committed.get(("orders", p), 0) for p in range(4)) == 200, (g, committed)
             print(f"tooling: consumer group {g} committed {committed}")
+        # TOTALS is grouped by CUSTOMER, not by the input's key (ID): on Kafka its input is
+        # re-keyed through a repartition topic with the source's partition count, read by the
+        # same consumer group.
+        repartition = repartition_topic(totals_id)
+        committed = wait_totals(admin, bootstrap, totals_id)
+        print(f"tooling: consumer group {groups[totals_id]} committed {committed}")
+        assert all(committed.get((repartition, p), -1) >= 0 for p in range(4)), committed
+        md = admin.list_topics(timeout=10).topics
+        assert repartition in md, f"repartition topic {repartition} missing: {sorted(md)}"
+        assert len(md[repartition].partitions) == 4, len(md[repartition].partitions)
+        res = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, repartition)])
+        rpolicy = list(res.values())[0].result()["cleanup.policy"].value
+        assert rpolicy == "delete", f"repartition topic cleanup.policy is {rpolicy}"
+        moved, _ = read_committed(bootstrap, repartition, with_partition=True)
+        assert sorted(int.from_bytes(k, "big") for _, k, _ in moved) == list(range(200)), len(moved)
+        assert all(v == dict(records[int.from_bytes(k, "big")][1]) for _, k, v in moved)
+        homes = {}
+        for p, _, v in moved:
+            homes.setdefault(v["CUSTOMER"], set()).add(p)
+        assert all(len(ps) == 1 for ps in homes.values()), homes
+        print(f"tooling: {repartition}: 4 partitions, cleanup.policy={rpolicy}, the 200 input "
+              f"records unchanged, each customer's in one partition "
+              f"({len(set().union(*homes.values()))} partitions used)")
         listed = {g.group_id for g in admin.list_consumer_groups().result().valid}
         missing = set(groups.values()) - listed
         assert not missing, f"consumer groups not listed by the broker: {missing} (listed: {sorted(listed)})"
@@ -244,12 +312,18 @@ def check_tooling(binary, bootstrap):
         assert len(big) == 100, len(big)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10).read().decode()
         lag = [l for l in metrics.splitlines() if l.startswith("riffle_query_consumer_lag{")]
-        assert len(lag) == 8 and all(l.endswith(" 0") for l in lag), lag
+        source_lag = [l for l in lag if 'topic="orders"' in l]
+        assert len(source_lag) == 8 and all(l.endswith(" 0") for l in source_lag), lag
+        # The repartition topic is written in transactions: its last offset is a commit
+        # marker, which the lag (end offset - committed) counts (as Kafka Streams' does).
+        rlag = [l for l in lag if f'topic="{repartition}"' in l]
+        assert len(rlag) == 4 and all(int(l.split()[-1]) <= 1 for l in rlag), lag
         committed = [l for l in metrics.splitlines() if l.startswith("riffle_kafka_transactions_committed_total ")]
         assert committed and int(committed[0].split()[1]) > 0, committed
         for name in ("riffle_kafka_transactions_aborted_total", "riffle_kafka_produce_errors_total"):
             assert f"\n{name} " in metrics, name
-        print(f"tooling: /metrics has consumer lag for 2 queries x 4 partitions (all 0) and {committed[0]}")
+        print(f"tooling: /metrics has consumer lag for 2 queries x 4 partitions (all 0), the "
+              f"repartition topic's 4 ({[l.split()[-1] for l in rlag]}) and {committed[0]}")
     finally:
         server.stop()
     print("tooling: OK")
@@ -281,18 +355,21 @@ def kill_check(binary, bootstrap, guarantee, kills=5, n=60000, customers=50):
     for k in range(kills):
         # Kill while work is in progress: wait until the (re)started server commits again (a
         # restart first waits for the killed server's group membership to time out).
-        before = sum(group_offsets(admin, group).values())
-        deadline = time.time() + 60
-        while sum(group_offsets(admin, group).values()) == before and before < n and time.time() < deadline:
+        # (The group commits offsets of the source and of TOTALS' repartition topic.)
+        before = group_offsets(admin, group)
+        read = sum(o for (t, _), o in before.items() if t == "orders")
+        deadline = time.time() + (60 if read < n else 5)
+        while group_offsets(admin, group) == before and time.time() < deadline:
             time.sleep(0.1)
         time.sleep(rng.uniform(0.1, 0.6))
         server.kill9()
         done = group_offsets(admin, f"_confluent-ksql-{SERVICE}query_{totals_id}")
+        read = sum(o for (t, _), o in done.items() if t == "orders")
         print(f"{name}: killed the server (kill -9), round {k + 1}/{kills}; "
-              f"{sum(done.values())}/{n} input records committed by {totals_id}")
+              f"{read}/{n} input records committed by {totals_id}")
         server.start()
-    for q in (big_id, totals_id):
-        wait_caught_up(admin, bootstrap, f"_confluent-ksql-{SERVICE}query_{q}", "orders")
+    wait_caught_up(admin, bootstrap, f"_confluent-ksql-{SERVICE}query_{big_id}", "orders")
+    wait_totals(admin, bootstrap, totals_id)
     server.stop()
 
     expected_big = sorted(v["ID"] for _, v in records if v["AMOUNT"] >= 50)
@@ -349,8 +426,10 @@ def pull(server, sql):
         return [m["row"]["columns"] for m in json.load(r) if "row" in m]
 
 
-def metric(server, name, query):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10).read().decode()
+def metric(server, name, query, text=None):
+    """One value of the server's /metrics (`text`: a page already read)."""
+    if text is None:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10).read().decode()
     for line in text.splitlines():
         if line.startswith(f'{name}{{query="{query}"}} '):
             return int(line.split()[-1])
@@ -363,6 +442,22 @@ def produce_orders(bootstrap, records):
         p.produce("orders", key=v["ID"].to_bytes(8, "big"), value=json.dumps(v).encode())
         p.poll(0)
     assert p.flush(60) == 0
+
+
+def check_totals(bootstrap, records, when):
+    """TOTALS' last row per customer must be exact: every order counted once."""
+    want = {}
+    for _, v in records:
+        n_, t_ = want.get(v["CUSTOMER"], (0, 0))
+        want[v["CUSTOMER"]] = (n_ + 1, t_ + v["AMOUNT"])
+    table, aborted = read_committed(bootstrap, "TOTALS")
+    last = {}
+    for key, v in table:
+        last[key.decode()] = (v["N"], v["TOTAL"]) if v else None
+    wrong = {c: (last.get(c), w) for c, w in want.items() if last.get(c) != w}
+    print(f"scale-out: TOTALS {when}: {len(want) - len(wrong)}/{len(want)} customers exact "
+          f"({len(table)} records; {aborted} aborted records dropped client-side)")
+    assert not wrong and len(last) == len(want), f"wrong totals: {sorted(wrong.items())[:5]}"
 
 
 def check_scale_out(binary, bootstrap, n=20000, customers=50):
@@ -389,19 +484,43 @@ def check_scale_out(binary, bootstrap, n=20000, customers=50):
         # queries) before producing. A rebalance while records flow re-processes a batch on
         # Tansu, because Tansu accepts transactional offset commits made with a stale group
         # generation (checked: docs/kafka-spike.md, quirk 8), which Apache Kafka rejects.
+        # TOTALS (grouped by CUSTOMER, not the input's key) is split in two stages: the source's
+        # partitions (riffle_query_partitions), re-keyed into its repartition topic, whose
+        # partitions are aggregated (riffle_query_repartition_partitions).
         deadline = time.time() + 90
-        while not all(metric(s, "riffle_query_partitions", q) for s in (a, b) for q in (big_id, by_id)):
+
+        def settled():
+            # /metrics reads the groups' committed offsets, which can take more than the
+            # metric() timeout while three groups (re)join at once; that is "not settled yet".
+            try:
+                return settled_now()
+            except OSError as e:
+                print(f"scale-out: /metrics did not answer while the groups settle ({e})")
+                return False
+
+        def settled_now():
+            pages = [(s, urllib.request.urlopen(f"http://127.0.0.1:{s.port}/metrics",
+                                                timeout=10).read().decode()) for s in (a, b)]
+            return (all(metric(s, "riffle_query_partitions", q, t) for s, t in pages
+                        for q in (big_id, by_id, totals_id))
+                    and all(metric(s, "riffle_query_repartition_partitions", totals_id, t)
+                            for s, t in pages))
+        while not settled():
             assert time.time() < deadline, "the two servers did not both get partitions"
             time.sleep(0.5)
         parts = {q: (metric(a, "riffle_query_partitions", q), metric(b, "riffle_query_partitions", q))
                  for q in (big_id, totals_id, by_id)}
+        parts[f"{totals_id} repartition"] = tuple(
+            metric(s, "riffle_query_repartition_partitions", totals_id) for s in (a, b))
         print(f"scale-out: input partitions per server: {parts}")
+        assert sum(parts[totals_id]) == 4 and sum(parts[f"{totals_id} repartition"]) == 4, parts
         first = []
         batch = [(k, dict(v, ID=v["ID"] + len(first))) for k, v in orders(n, customers)]
         produce_orders(bootstrap, batch)
         first += batch
         for g in groups.values():
             wait_caught_up(admin, bootstrap, g, "orders", timeout=120)
+        wait_totals(admin, bootstrap, totals_id, timeout=120)
         split = (metric(a, "riffle_query_records_consumed_total", big_id),
                  metric(b, "riffle_query_records_consumed_total", big_id))
         print(f"scale-out: {big_id} records processed per server: {split}")
@@ -412,20 +531,28 @@ def check_scale_out(binary, bootstrap, n=20000, customers=50):
         if sum(split_id) != len(first):
             print(f"scale-out: NOTE {sum(split_id) - len(first)} input records of {by_id} were processed "
                   "twice around the rebalance (see the BY_ID check below)")
-        owners = [s for s in (a, b) if metric(s, "riffle_query_records_consumed_total", totals_id) > 0]
-        assert len(owners) == 1, "the aggregation should run on exactly one server"
-        owner = owners[0]
-        survivor = b if owner is a else a
+        split_totals = tuple(metric(s, "riffle_query_records_consumed_total", totals_id) for s in (a, b))
+        print(f"scale-out: {totals_id} (grouped by CUSTOMER, repartitioned) source records "
+              f"re-keyed per server: {split_totals}")
+        assert all(split_totals), f"the non-key aggregation was not shared: {split_totals}"
+        produced = tuple(metric(s, "riffle_query_records_produced_total", totals_id) for s in (a, b))
+        assert all(produced), f"both servers should aggregate part of TOTALS: {produced}"
+        check_totals(bootstrap, first, "before the kill")
         # Killed when idle (its last transaction ended): the takeover is what is checked here;
         # kills in the middle of transactions are eos-kill's.
+        owner, survivor = a, b
         time.sleep(2)
         owner.kill9()
-        print(f"scale-out: killed (kill -9) the server running {totals_id}")
+        print(f"scale-out: killed (kill -9) one of the servers running {totals_id}")
         second = [(k, dict(v, ID=v["ID"] + len(first))) for k, v in orders(n, customers)]
         produce_orders(bootstrap, second)
         for g in groups.values():
             wait_caught_up(admin, bootstrap, g, "orders", timeout=120)
+        wait_totals(admin, bootstrap, totals_id, timeout=120)
         records = first + second
+        assert metric(survivor, "riffle_query_partitions", totals_id) == 4
+        assert metric(survivor, "riffle_query_repartition_partitions", totals_id) == 4
+        check_totals(bootstrap, records, "after the kill, on the survivor")
         big, _ = read_committed(bootstrap, "BIG_ORDERS")
         seen = sorted(int.from_bytes(k, "big") for k, _ in big)
         expected = sorted(v["ID"] for _, v in records if v["AMOUNT"] >= 50)

@@ -407,10 +407,8 @@ fn start_query(
     session: &Session,
 ) -> Result<()> {
     let group = engine.config().query_group(query_id);
-    // An aggregation over a stream keeps its state in a changelog topic, named as ksqlDB's;
-    // over a table it rebuilds its state by replaying the input (its retractions need each
-    // source row's previous contribution, which the changelog does not hold).
-    let changelog_topic = crate::topics::changelog_topic(engine, &group, &plan, &source, &sink)?;
+    // Changelog and repartition topics (see `internal_topics`).
+    let internal = crate::topics::internal_topics(engine, &group, &plan, &source, &sink)?;
     let earliest = crate::config::from_earliest(&session.properties, &engine.config().properties);
     let query = Arc::new(PersistentQuery::new(
         query_id.to_string(),
@@ -422,7 +420,8 @@ fn start_query(
             strict_timestamps: property(engine, session, "ksql.timestamp.throw.on.invalid")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
             coalesce: cache_bytes(engine, session) > 0,
-            changelog_topic,
+            changelog_topic: internal.changelog,
+            repartition_topic: internal.repartition,
         },
     )?);
     query.init_offsets(engine.log().as_ref(), earliest)?;

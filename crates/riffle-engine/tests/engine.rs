@@ -342,3 +342,190 @@ fn a_statement_on_another_server_sees_the_statements_before_it() {
     assert_eq!(ids(&a), ids(&b));
     assert_eq!(ids(&a).len(), 3, "{:?}", ids(&a));
 }
+
+/// A log shared by "servers" that split every consumer group's partitions: this one gets the
+/// partitions `p` with `p % 2 == half`, as Kafka's range assignor would give two members.
+struct HalfLog {
+    inner: std::sync::Arc<dyn riffle_log::Log>,
+    half: u32,
+}
+
+impl riffle_log::Log for HalfLog {
+    fn create_topic(
+        &self,
+        name: &str,
+        partitions: u32,
+        config: std::collections::BTreeMap<String, String>,
+    ) -> riffle_log::Result<bool> {
+        self.inner.create_topic(name, partitions, config)
+    }
+    fn delete_topic(&self, name: &str) -> riffle_log::Result<()> {
+        self.inner.delete_topic(name)
+    }
+    fn topic(&self, name: &str) -> Option<riffle_log::TopicInfo> {
+        self.inner.topic(name)
+    }
+    fn topics(&self) -> Vec<riffle_log::TopicInfo> {
+        self.inner.topics()
+    }
+    fn produce(
+        &self,
+        topic: &str,
+        partition: Option<u32>,
+        record: riffle_log::Record,
+    ) -> riffle_log::Result<(u32, u64)> {
+        self.inner.produce(topic, partition, record)
+    }
+    fn commit(&self, txn: riffle_log::Transaction) -> riffle_log::Result<Vec<(u32, u64)>> {
+        self.inner.commit(txn)
+    }
+    fn fetch(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+        max: usize,
+    ) -> riffle_log::Result<Vec<riffle_log::ConsumedRecord>> {
+        self.inner.fetch(topic, partition, offset, max)
+    }
+    fn end_offset(&self, topic: &str, partition: u32) -> riffle_log::Result<u64> {
+        self.inner.end_offset(topic, partition)
+    }
+    fn committed_offset(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: u32,
+    ) -> riffle_log::Result<Option<u64>> {
+        self.inner.committed_offset(group, topic, partition)
+    }
+    fn delete_group(&self, group: &str) -> riffle_log::Result<()> {
+        self.inner.delete_group(group)
+    }
+    fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.watch()
+    }
+    fn shares_partitions(&self) -> bool {
+        true
+    }
+    fn assigned_partitions(
+        &self,
+        _group: &str,
+        topic: &str,
+    ) -> riffle_log::Result<Option<Vec<u32>>> {
+        let n = self.inner.partition_count(topic).unwrap_or(0);
+        Ok(Some((0..n).filter(|p| p % 2 == self.half).collect()))
+    }
+}
+
+/// An aggregation not grouped by the input's key, on two servers sharing its partitions: the
+/// input is re-keyed through a repartition topic, both servers do part of each stage, and the
+/// totals are exact. On a log that does not share, there is no repartition topic.
+#[test]
+fn a_non_key_aggregation_is_repartitioned_when_servers_share_partitions() {
+    use riffle_log::Log;
+    let memory: std::sync::Arc<dyn Log> = std::sync::Arc::new(riffle_log::MemoryLog::new());
+    let engine = |half| {
+        let log = std::sync::Arc::new(HalfLog {
+            inner: memory.clone(),
+            half,
+        });
+        Engine::with_log(log, EngineConfig::default()).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (a, b) = (engine(0), engine(1));
+    exec(&a, "CREATE STREAM ORDERS (ID BIGINT KEY, CUSTOMER STRING, AMOUNT INT) WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON', PARTITIONS=4);");
+    exec(&a, "CREATE TABLE TOTALS AS SELECT CUSTOMER, COUNT(*) AS N, SUM(AMOUNT) AS TOTAL FROM ORDERS GROUP BY CUSTOMER;");
+    assert_eq!(b.follow_commands().unwrap_or_else(|e| panic!("{e}")), 2);
+    let repartition = "_confluent-ksql-default_query_CTAS_TOTALS_0-Aggregate-GroupBy-repartition";
+    let info = memory
+        .topic(repartition)
+        .unwrap_or_else(|| panic!("{:?}", memory.topics()));
+    assert_eq!(info.partitions, 4);
+    assert_eq!(
+        info.config.get("cleanup.policy").map(String::as_str),
+        Some("delete")
+    );
+    let mut want: HashMap<String, (i64, i64)> = HashMap::new();
+    for i in 0..400i64 {
+        let customer = format!("c{}", i % 13);
+        let value = format!(r#"{{"CUSTOMER":"{customer}","AMOUNT":{}}}"#, i % 10);
+        let record = riffle_log::Record::new(
+            Some(i.to_be_bytes().to_vec().into()),
+            Some(value.into_bytes().into()),
+            1_000 + i,
+        );
+        memory
+            .produce("orders", None, record)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let w = want.entry(customer).or_default();
+        *w = (w.0 + 1, w.1 + i % 10);
+    }
+    while a.run_until_idle().unwrap_or_else(|e| panic!("{e}"))
+        + b.run_until_idle().unwrap_or_else(|e| panic!("{e}"))
+        > 0
+    {}
+    // Every customer's records are in one repartition partition, unchanged.
+    let mut home: HashMap<String, u32> = HashMap::new();
+    let mut moved = 0;
+    for p in 0..4 {
+        for r in memory.fetch(repartition, p, 0, 10_000).unwrap_or_default() {
+            let v: serde_json::Value =
+                serde_json::from_slice(r.record.value.as_deref().unwrap_or_default())
+                    .unwrap_or_default();
+            let c = v["CUSTOMER"].as_str().unwrap_or_default().to_string();
+            assert_eq!(
+                *home.entry(c.clone()).or_insert(p),
+                p,
+                "{c} in two partitions"
+            );
+            assert_eq!(r.record.key.as_deref().map(<[u8]>::len), Some(8));
+            moved += 1;
+        }
+    }
+    assert_eq!(moved, 400);
+    assert!(
+        home.values()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            > 1
+    );
+    // Both servers did part of each stage.
+    for (server, half) in [(&a, 0u32), (&b, 1)] {
+        let m = &server.query_metrics()[0];
+        let mine: Vec<u32> = (0..4).filter(|p| p % 2 == half).collect();
+        assert_eq!(m.partitions, mine);
+        assert_eq!(m.repartition_partitions, mine);
+        assert!(
+            m.consumed > 0 && m.produced > 0,
+            "{half}: {} {}",
+            m.consumed,
+            m.produced
+        );
+        assert!(m.lag.iter().chain(&m.repartition_lag).all(|(_, l)| *l == 0));
+    }
+    let consumed: u64 = [&a, &b].iter().map(|s| s.query_metrics()[0].consumed).sum();
+    assert_eq!(consumed, 400);
+    let mut last: HashMap<String, (i64, i64)> = HashMap::new();
+    for (k, v) in values(&a, "TOTALS") {
+        let v: serde_json::Value = serde_json::from_str(&v.unwrap_or_default()).unwrap_or_default();
+        let n = (
+            v["N"].as_i64().unwrap_or(-1),
+            v["TOTAL"].as_i64().unwrap_or(-1),
+        );
+        last.insert(k.unwrap_or_default(), n);
+    }
+    assert_eq!(last, want);
+
+    // One server on a log that does not share: no repartition topic.
+    let alone = Engine::open(EngineConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    exec(&alone, "CREATE STREAM ORDERS (ID BIGINT KEY, CUSTOMER STRING, AMOUNT INT) WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON', PARTITIONS=4);");
+    exec(
+        &alone,
+        "CREATE TABLE TOTALS AS SELECT CUSTOMER, COUNT(*) AS N FROM ORDERS GROUP BY CUSTOMER;",
+    );
+    let topics = alone.log().topics();
+    assert!(
+        !topics.iter().any(|t| t.name.ends_with("-repartition")),
+        "{topics:?}"
+    );
+}

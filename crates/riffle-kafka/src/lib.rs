@@ -71,8 +71,9 @@ pub(crate) struct Inner {
     txn: Mutex<Option<FutureProducer>>,
     /// One consumer per group id, for committed offsets and group metadata.
     groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
-    /// The consumers that joined a group (with `group_membership`), by group id.
-    members: Mutex<HashMap<String, Arc<BaseConsumer>>>,
+    /// The consumers that joined a group (with `group_membership`), by group id, with the
+    /// topics each is subscribed to.
+    members: Mutex<HashMap<String, member::Member>>,
     /// One reader per partition read so far.
     readers: Mutex<HashMap<(String, u32), SharedReader>>,
     /// Partitions fetched from or asked for their end so far: the watcher
@@ -443,6 +444,10 @@ impl Log for KafkaLog {
 
     fn partition_count(&self, topic: &str) -> Option<u32> {
         self.inner.partition_count(topic).ok()
+    }
+
+    fn shares_partitions(&self) -> bool {
+        self.inner.opts.group_membership
     }
 
     fn assigned_partitions(&self, group: &str, topic: &str) -> Result<Option<Vec<u32>>> {

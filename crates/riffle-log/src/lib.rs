@@ -222,6 +222,15 @@ pub trait Log: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Whether several processes may split consumer groups' partitions between them (then
+    /// [`Log::assigned_partitions`] answers `Some`). Known up front, without joining a group,
+    /// so that a query's internal topics (e.g. a repartition topic) can be decided when it is
+    /// created, and the same way on every process that re-creates it. The local backends do
+    /// not share.
+    fn shares_partitions(&self) -> bool {
+        false
+    }
+
     /// Counters the backend keeps about itself (e.g. Kafka transaction aborts), for the
     /// metrics endpoint. The local backends have none.
     fn metrics(&self) -> Vec<LogMetric> {

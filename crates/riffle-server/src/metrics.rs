@@ -101,7 +101,13 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     );
     let _ = writeln!(out, "# TYPE riffle_sources gauge");
     let _ = writeln!(out, "riffle_sources {}", catalog.sources.len());
-    write_query_metrics(&mut out, &state.engine().query_metrics());
+    // Lag reads end and committed offsets: on Kafka, network calls that can wait (e.g. while
+    // a consumer group rebalances); kept off the async workers.
+    let engine = state.engine().clone();
+    let queries = tokio::task::spawn_blocking(move || engine.query_metrics())
+        .await
+        .unwrap_or_default();
+    write_query_metrics(&mut out, &queries);
     for m in state.engine().log().metrics() {
         let _ = writeln!(out, "# HELP {} {}", m.name, m.help);
         let _ = writeln!(out, "# TYPE {} counter", m.name);
@@ -146,7 +152,7 @@ fn write_query_metrics(out: &mut String, queries: &[riffle_engine::QueryMetrics]
     }
     let _ = writeln!(
         out,
-        "# HELP riffle_query_partitions Input partitions a persistent query processed on this server at its last step (servers of one service split them)."
+        "# HELP riffle_query_partitions Input partitions (of its source) a persistent query processed on this server at its last step (servers of one service split them)."
     );
     let _ = writeln!(out, "# TYPE riffle_query_partitions gauge");
     for q in queries {
@@ -159,17 +165,38 @@ fn write_query_metrics(out: &mut String, queries: &[riffle_engine::QueryMetrics]
     }
     let _ = writeln!(
         out,
-        "# HELP riffle_query_consumer_lag Records in an input partition a persistent query has not processed yet."
+        "# HELP riffle_query_repartition_partitions Partitions of its repartition topic an aggregation re-keyed by its grouping values aggregated on this server at its last step."
+    );
+    let _ = writeln!(out, "# TYPE riffle_query_repartition_partitions gauge");
+    for q in queries.iter().filter(|q| q.repartition_topic.is_some()) {
+        let _ = writeln!(
+            out,
+            "riffle_query_repartition_partitions{{query=\"{}\"}} {}",
+            escape(&q.id),
+            q.repartition_partitions.len()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP riffle_query_consumer_lag Records in an input partition (of the source, or of the repartition topic) a persistent query has not processed yet."
     );
     let _ = writeln!(out, "# TYPE riffle_query_consumer_lag gauge");
     for q in queries {
-        for (partition, lag) in &q.lag {
-            let _ = writeln!(
-                out,
-                "riffle_query_consumer_lag{{query=\"{}\",topic=\"{}\",partition=\"{partition}\"}} {lag}",
-                escape(&q.id),
-                escape(&q.topic)
-            );
+        let repartition = q
+            .repartition_topic
+            .as_deref()
+            .map(|t| (t, q.repartition_lag.as_slice()));
+        for (topic, lags) in
+            std::iter::once((q.topic.as_str(), q.lag.as_slice())).chain(repartition)
+        {
+            for (partition, lag) in lags {
+                let _ = writeln!(
+                    out,
+                    "riffle_query_consumer_lag{{query=\"{}\",topic=\"{}\",partition=\"{partition}\"}} {lag}",
+                    escape(&q.id),
+                    escape(topic)
+                );
+            }
         }
     }
 }

@@ -29,6 +29,8 @@ pub(crate) struct DecodedBatch {
     pub errors: Vec<String>,
     /// Per kept row of a windowed source: the key's window (start, end); empty otherwise.
     pub windows: Vec<(i64, i64)>,
+    /// Per kept row: its index in the records decoded.
+    pub rows: Vec<usize>,
 }
 
 impl DecodedBatch {
@@ -52,6 +54,7 @@ impl DecodedBatch {
             headers,
             errors: self.errors,
             windows,
+            rows: select_vec(&self.rows, Some(&keep)),
         })
     }
 }
@@ -221,8 +224,10 @@ impl SourceDecoder {
             .filter(|(_, k)| **k)
             .map(|(w, _)| w)
             .collect();
+        let rows: Vec<usize> = (0..n).filter(|i| keep[*i]).collect();
         Ok(DecodedBatch {
             windows,
+            rows,
             batch,
             value_null,
             headers,

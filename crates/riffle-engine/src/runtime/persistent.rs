@@ -16,6 +16,7 @@ use crate::runtime::decode::{select_vec, DecodedBatch, SourceDecoder};
 use crate::runtime::encode::SinkEncoder;
 use crate::{Engine, EngineError, Result};
 
+mod repartition;
 mod state;
 
 /// Records read per partition per step: large enough to amortise per-batch costs.
@@ -47,31 +48,57 @@ pub struct QueryMetrics {
     /// Input partitions this server processed at the query's last step (all of them unless
     /// servers share the query).
     pub partitions: Vec<u32>,
+    /// The repartition topic, when the query re-keys its input through one (an aggregation
+    /// not grouped by the input's key, with servers sharing the query).
+    pub repartition_topic: Option<String>,
+    /// Consumer lag per repartition-topic partition aggregated on this server.
+    pub repartition_lag: Vec<(u32, u64)>,
+    /// Repartition-topic partitions this server aggregated at the query's last step.
+    pub repartition_partitions: Vec<u32>,
 }
 
 impl PersistentQuery {
     /// The query's counters and current lag.
     pub(crate) fn metrics(&self, log: &dyn Log) -> QueryMetrics {
-        let partitions = self.partitions(log).unwrap_or(0);
-        let lag = (0..partitions)
-            .map(|p| {
-                let end = log.end_offset(&self.source.topic, p).unwrap_or(0);
-                let done = log
-                    .committed_offset(&self.group, &self.source.topic, p)
-                    .ok()
-                    .flatten()
-                    .unwrap_or(0);
-                (p, end.saturating_sub(done))
-            })
-            .collect();
+        let lag = |topic: &str, parts: Vec<u32>| -> Vec<(u32, u64)> {
+            parts
+                .into_iter()
+                .map(|p| {
+                    let end = log.end_offset(topic, p).unwrap_or(0);
+                    let done = log
+                        .committed_offset(&self.group, topic, p)
+                        .ok()
+                        .flatten()
+                        .unwrap_or(0);
+                    (p, end.saturating_sub(done))
+                })
+                .collect()
+        };
+        let owned = |m: &Mutex<Vec<u32>>| m.lock().map(|o| o.clone()).unwrap_or_default();
+        let repartition_topic = self.repartition.as_ref().map(|r| r.topic.clone());
+        let (partitions, repartition_partitions) = match &repartition_topic {
+            Some(_) => (owned(&self.owned_source), owned(&self.owned)),
+            None => (owned(&self.owned), Vec::new()),
+        };
         QueryMetrics {
+            // Of the partitions aggregated here: on Kafka, asking the end of a partition of a
+            // topic this server never read can wait for the whole request timeout.
+            repartition_lag: repartition_topic
+                .as_deref()
+                .map(|t| lag(t, repartition_partitions.clone()))
+                .unwrap_or_default(),
+            repartition_topic,
+            repartition_partitions,
+            partitions,
             id: self.id.clone(),
             topic: self.source.topic.clone(),
             consumed: self.stats.consumed.load(Ordering::Relaxed),
             produced: self.stats.produced.load(Ordering::Relaxed),
             errors: self.stats.errors.load(Ordering::Relaxed),
-            lag,
-            partitions: self.owned.lock().map(|o| o.clone()).unwrap_or_default(),
+            lag: lag(
+                &self.source.topic,
+                (0..log.partition_count(&self.source.topic).unwrap_or(0)).collect(),
+            ),
         }
     }
 }
@@ -84,6 +111,9 @@ pub(crate) struct QueryOptions {
     pub coalesce: bool,
     /// The changelog topic of an aggregation's state, when it has one.
     pub changelog_topic: Option<String>,
+    /// The repartition topic of an aggregation re-keyed by its grouping values, when it has
+    /// one (see `crate::topics::internal_topics`).
+    pub repartition_topic: Option<String>,
 }
 
 /// What a persistent query computes.
@@ -120,8 +150,16 @@ pub(crate) struct PersistentQuery {
     /// Whether a stateful operator's state has been rebuilt (see `restore`).
     restored: AtomicBool,
     /// The input partitions this server processed at the last step, when servers share the
-    /// query (see `owned_partitions`).
+    /// query (see `owned_partitions`); with a repartition topic, that topic's partitions.
     owned: Mutex<Vec<u32>>,
+    /// Stage 1 of an aggregation re-keyed through a repartition topic (see `repartition`).
+    repartition: Option<repartition::Repartition>,
+    /// With a repartition topic: the source partitions this server moved to it at the last
+    /// step.
+    owned_source: Mutex<Vec<u32>>,
+    /// With a repartition topic: the next source offset per partition, after stage 1's own
+    /// commits while the assignment did not change.
+    positions: Mutex<std::collections::HashMap<u32, u64>>,
     /// Changelog partitions whose state has been restored (per-partition changelogs).
     restored_parts: Mutex<std::collections::BTreeSet<u32>>,
     /// Whether the aggregation's state is split by input partition (see
@@ -144,7 +182,14 @@ impl PersistentQuery {
             strict_timestamps,
             coalesce,
             changelog_topic,
+            repartition_topic,
         } = options;
+        let repartition = match (&plan, repartition_topic) {
+            (QueryPlan::Aggregate(plan), Some(topic)) => {
+                Some(repartition::Repartition::new(topic, plan)?)
+            }
+            _ => None,
+        };
         let (decoder, operator) = match plan {
             QueryPlan::Select(plan) => (
                 SourceDecoder::new(source.clone(), plan.input.clone())
@@ -180,6 +225,9 @@ impl PersistentQuery {
             stopped: AtomicBool::new(false),
             restored: AtomicBool::new(false),
             owned: Mutex::new(Vec::new()),
+            repartition,
+            owned_source: Mutex::new(Vec::new()),
+            positions: Mutex::new(Default::default()),
             restored_parts: Mutex::new(Default::default()),
             per_partition: std::sync::OnceLock::new(),
             stats: QueryStats::default(),
@@ -218,6 +266,19 @@ impl PersistentQuery {
                 });
             }
         }
+        if let Some(rep) = &self.repartition {
+            // The repartition topic is read from its start: it only holds this query's input.
+            for p in 0..self.input_partitions(log)? {
+                if log.committed_offset(&self.group, &rep.topic, p)?.is_none() {
+                    txn.offsets.push(OffsetCommit {
+                        group: self.group.clone(),
+                        topic: rep.topic.clone(),
+                        partition: p,
+                        next_offset: 0,
+                    });
+                }
+            }
+        }
         if !txn.offsets.is_empty() {
             log.commit(txn)?;
         }
@@ -228,6 +289,28 @@ impl PersistentQuery {
         format!("{}-start", self.group)
     }
 
+    /// The topic the query's operator reads: the repartition topic when there is one (stage
+    /// 2), else the source's.
+    fn input_topic(&self) -> &str {
+        self.repartition
+            .as_ref()
+            .map_or(&self.source.topic, |r| &r.topic)
+    }
+
+    /// Partition count of [`Self::input_topic`].
+    fn input_partitions(&self, log: &dyn Log) -> Result<u32> {
+        match &self.repartition {
+            None => self.partitions(log),
+            Some(rep) => log.partition_count(&rep.topic).ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "Repartition topic '{}' of query {} no longer exists",
+                    rep.topic, self.id
+                ))
+            }),
+        }
+    }
+
+    /// Partition count of the source's topic.
     fn partitions(&self, log: &dyn Log) -> Result<u32> {
         log.partition_count(&self.source.topic).ok_or_else(|| {
             EngineError::NotFound(format!(
@@ -256,17 +339,17 @@ impl PersistentQuery {
             .lock()
             .map_err(|_| EngineError::Internal("query step lock poisoned".into()))?;
         let log = engine.log().as_ref();
+        let moved = self.repartition_step(engine)?;
         let owned = self.owned_partitions(log)?;
         if owned.is_empty() {
-            return Ok(0);
+            return Ok(moved);
         }
         self.restore(engine, &owned)?;
-        let mut consumed = 0;
+        let input = self.input_topic();
+        let mut consumed = moved;
         for p in owned {
-            let from = log
-                .committed_offset(&self.group, &self.source.topic, p)?
-                .unwrap_or(0);
-            let records = log.fetch(&self.source.topic, p, from, BATCH)?;
+            let from = log.committed_offset(&self.group, input, p)?.unwrap_or(0);
+            let records = log.fetch(input, p, from, BATCH)?;
             let Some(last) = records.last() else { continue };
             let next = last.offset + 1;
             consumed += records.len();
@@ -289,7 +372,7 @@ impl PersistentQuery {
                         "Exception caught in process. query={}, topic={}, \
                          partition={p}, offsets={from}..{next}: Unable to serialize \
                          record: {m}",
-                        self.id, self.source.topic
+                        self.id, input
                     ))
                 }
                 other => other,
@@ -317,7 +400,7 @@ impl PersistentQuery {
             }
             txn.offsets.push(OffsetCommit {
                 group: self.group.clone(),
-                topic: self.source.topic.clone(),
+                topic: input.to_string(),
                 partition: p,
                 next_offset: next,
             });
@@ -334,9 +417,12 @@ impl PersistentQuery {
                 self.invalidate_state()?;
                 return Err(e.into());
             }
-            self.stats
-                .consumed
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
+            if self.repartition.is_none() {
+                // With a repartition topic, stage 1 counts the source records.
+                self.stats
+                    .consumed
+                    .fetch_add(records.len() as u64, Ordering::Relaxed);
+            }
             self.stats.produced.fetch_add(produced, Ordering::Relaxed);
             self.stats
                 .errors

@@ -3,17 +3,20 @@
 //!
 //! With one server (or a log that does not share work) a query processes every partition and
 //! rebuilds its state once, at its first step. When servers of one service share a query's
-//! consumer group (Kafka), each processes the partitions assigned to it, with two cases for
+//! consumer group (Kafka), each processes the partitions assigned to it, with three cases for
 //! aggregations:
 //!
 //! * grouped by the input's key (`co_partitioned`): every group lives in one input partition,
 //!   so partitions are aggregated independently; the changelog has a partition per input
 //!   partition, and a server restores the changelog partitions of the input partitions it
 //!   gains, as Kafka Streams restores a task's state;
-//! * grouped otherwise: the input is not repartitioned by the grouping key yet, so a group's
-//!   rows may be in any partition, and the aggregation runs whole on the server assigned
-//!   partition 0, which rebuilds the whole state from the (one-partition) changelog when it
-//!   becomes that server.
+//! * grouped otherwise, over a stream: the query re-keys its input through a repartition topic
+//!   (see `repartition`), whose partitions are then the input here, as in the first case;
+//! * grouped otherwise, over a table, or with a one-partition changelog left by an older
+//!   version: a group's rows may be in any partition, and the aggregation runs whole on the
+//!   server assigned partition 0, which rebuilds the whole state from the (one-partition)
+//!   changelog, or by replaying the input, when it becomes that server. (A table's rows would
+//!   need their previous value repartitioned too, to retract it from its old group.)
 
 use std::sync::atomic::Ordering;
 
@@ -25,8 +28,8 @@ use crate::{Engine, EngineError, Result};
 impl PersistentQuery {
     /// The input partitions this server processes now (see the module docs).
     pub(super) fn owned_partitions(&self, log: &dyn Log) -> Result<Vec<u32>> {
-        let all: Vec<u32> = (0..self.partitions(log)?).collect();
-        let Some(assigned) = log.assigned_partitions(&self.group, &self.source.topic)? else {
+        let all: Vec<u32> = (0..self.input_partitions(log)?).collect();
+        let Some(assigned) = log.assigned_partitions(&self.group, self.input_topic())? else {
             if let Ok(mut last) = self.owned.lock() {
                 last.clone_from(&all);
             }
@@ -88,7 +91,7 @@ impl PersistentQuery {
     /// Whether this server still processes input partition `p` (asked again just before a
     /// commit: the assignment may have changed while the batch was processed).
     pub(super) fn still_owned(&self, log: &dyn Log, p: u32) -> Result<bool> {
-        let Some(assigned) = log.assigned_partitions(&self.group, &self.source.topic)? else {
+        let Some(assigned) = log.assigned_partitions(&self.group, self.input_topic())? else {
             return Ok(true);
         };
         Ok(match &self.operator {
@@ -107,9 +110,9 @@ impl PersistentQuery {
             return Ok(*self.per_partition.get_or_init(|| false));
         };
         let split = match agg.changelog_topic() {
-            Some(topic) if agg.co_partitioned() => {
+            Some(topic) if agg.co_partitioned() || self.repartition.is_some() => {
                 let parts = log.partition_count(topic).unwrap_or(1);
-                parts > 1 && parts == self.partitions(log)?
+                parts > 1 && parts == self.input_partitions(log)?
             }
             _ => false,
         };
