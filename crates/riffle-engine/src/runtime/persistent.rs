@@ -160,6 +160,12 @@ pub(crate) struct PersistentQuery {
     /// With a repartition topic: the next source offset per partition, after stage 1's own
     /// commits while the assignment did not change.
     positions: Mutex<std::collections::HashMap<u32, u64>>,
+    /// The next input offset per partition after this server's own commits, and the input
+    /// partitions they were for. Like a Kafka consumer, a step continues from its position
+    /// and asks the group's committed offset only when its partitions change or a commit
+    /// failed: one broker round trip less per step, and no stale committed offset (Tansu's
+    /// quirk 11) read back after a commit.
+    input_positions: Mutex<(Vec<u32>, std::collections::HashMap<u32, u64>)>,
     /// Changelog partitions whose state has been restored (per-partition changelogs).
     restored_parts: Mutex<std::collections::BTreeSet<u32>>,
     /// Whether the aggregation's state is split by input partition (see
@@ -228,6 +234,7 @@ impl PersistentQuery {
             repartition,
             owned_source: Mutex::new(Vec::new()),
             positions: Mutex::new(Default::default()),
+            input_positions: Mutex::new(Default::default()),
             restored_parts: Mutex::new(Default::default()),
             per_partition: std::sync::OnceLock::new(),
             stats: QueryStats::default(),
@@ -347,8 +354,19 @@ impl PersistentQuery {
         self.restore(engine, &owned)?;
         let input = self.input_topic();
         let mut consumed = moved;
+        let mut positions = self
+            .input_positions
+            .lock()
+            .map_err(|_| EngineError::Internal("query positions lock poisoned".into()))?;
+        if positions.0 != owned {
+            // Partitions may have been processed elsewhere meanwhile.
+            *positions = (owned.clone(), Default::default());
+        }
         for p in owned {
-            let from = log.committed_offset(&self.group, input, p)?.unwrap_or(0);
+            let from = match positions.1.get(&p) {
+                Some(at) => *at,
+                None => log.committed_offset(&self.group, input, p)?.unwrap_or(0),
+            };
             let records = log.fetch(input, p, from, BATCH)?;
             let Some(last) = records.last() else { continue };
             let next = last.offset + 1;
@@ -410,13 +428,16 @@ impl PersistentQuery {
                 // processed: drop it; the new owner starts from the last committed offset.
                 tracing::info!(query = %self.id, partition = p, "partition moved to another server; batch dropped");
                 self.invalidate_state()?;
+                positions.1.clear();
                 break;
             }
             if let Err(e) = log.commit(txn) {
                 // Nothing of the batch is committed; it will be read again.
                 self.invalidate_state()?;
+                positions.1.clear();
                 return Err(e.into());
             }
+            positions.1.insert(p, next);
             if self.repartition.is_none() {
                 // With a repartition topic, stage 1 counts the source records.
                 self.stats
