@@ -19,6 +19,10 @@ pub(crate) struct SinkEncoder {
     key_idx: Vec<usize>,
     value_idx: Vec<usize>,
     timestamp_idx: Option<usize>,
+    /// A key of several columns computed by PARTITION BY, in JSON: when every column is null
+    /// ksqlDB still writes the key, as an object of nulls, where a null key read from the
+    /// source stays a null key.
+    null_struct_key: Option<Vec<u8>>,
 }
 
 impl SinkEncoder {
@@ -29,6 +33,16 @@ impl SinkEncoder {
         let key_idx = key_cols.iter().filter_map(|c| pos(&c.name)).collect();
         let value_idx = value_cols.iter().filter_map(|c| pos(&c.name)).collect();
         let timestamp_idx = sink.timestamp.as_ref().and_then(|t| pos(&t.column));
+        let null_struct_key = (plan.repartitioned
+            && key_cols.len() > 1
+            && sink.key_format.kind == riffle_format::FormatKind::Json)
+            .then(|| {
+                let nulls: serde_json::Map<String, serde_json::Value> = key_cols
+                    .iter()
+                    .map(|c| (c.name.clone(), serde_json::Value::Null))
+                    .collect();
+                serde_json::Value::Object(nulls).to_string().into_bytes()
+            });
         SinkEncoder {
             sink,
             key_cols,
@@ -36,6 +50,7 @@ impl SinkEncoder {
             key_idx,
             value_idx,
             timestamp_idx,
+            null_struct_key,
         }
     }
 
@@ -52,11 +67,18 @@ impl SinkEncoder {
         let n = rowtime.len();
         let keys: Vec<ArrayRef> = self.key_idx.iter().map(|i| columns[*i].clone()).collect();
         let values: Vec<ArrayRef> = self.value_idx.iter().map(|i| columns[*i].clone()).collect();
-        let key_bytes = if self.key_cols.is_empty() {
+        let mut key_bytes = if self.key_cols.is_empty() {
             vec![None; n]
         } else {
             self.sink.key_format.encode(&self.key_cols, &keys, true)?
         };
+        if let Some(nulls) = &self.null_struct_key {
+            for (row, k) in key_bytes.iter_mut().enumerate() {
+                if k.is_none() && keys.iter().all(|a| a.is_null(row)) {
+                    *k = Some(nulls.clone());
+                }
+            }
+        }
         let value_bytes = self
             .sink
             .value_format
