@@ -135,6 +135,8 @@ fn shell_in_a_terminal() {
 
     // A statement over two lines.
     t.line("CREATE STREAM ORDERS (ID STRING KEY, AMOUNT DOUBLE, NOTE STRING)");
+    // As a person would, type the second line once the continuation prompt shows.
+    t.wait_for("      > ", 1);
     t.line("  WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON', PARTITIONS=1);");
     let screen = t.wait_for("riffle> ", 2);
     assert!(
