@@ -110,12 +110,6 @@ fn eval_as_map(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     else {
         return exec_err!("AS_MAP expects two ARRAYs");
     };
-    let DataType::Map(entries_field, _) = ret else {
-        return exec_err!("AS_MAP returns a MAP");
-    };
-    let DataType::Struct(kv) = entries_field.data_type() else {
-        return exec_err!("AS_MAP returns a MAP");
-    };
     let (kvals, vvals) = (keys.values(), values.values());
     let mut key_idx: Vec<u32> = Vec::new();
     let mut val_idx: Vec<u32> = Vec::new();
@@ -157,14 +151,7 @@ fn eval_as_map(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     }
     let k = take(kvals.as_ref(), &UInt32Array::from(key_idx), None)?;
     let v = take(vvals.as_ref(), &UInt32Array::from(val_idx), None)?;
-    let entries = StructArray::try_new(kv.clone(), vec![k, v], None)?;
-    Ok(Arc::new(MapArray::try_new(
-        entries_field.clone(),
-        OffsetBuffer::new(offsets.into()),
-        entries,
-        Some(nulls.into()),
-        false,
-    )?))
+    map_array(ret, k, v, offsets, nulls)
 }
 
 fn is_null_type(t: &DataType) -> bool {
@@ -379,12 +366,6 @@ fn type_map_union(args: &[DataType], _: &[Option<ScalarValue>]) -> Result<Typed>
 
 fn eval_map_union(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     let (a, b) = (args[0].as_map(), args[1].as_map());
-    let DataType::Map(entries_field, _) = ret else {
-        return exec_err!("MAP_UNION returns a MAP");
-    };
-    let DataType::Struct(kv) = entries_field.data_type() else {
-        return exec_err!("MAP_UNION returns a MAP");
-    };
     // Concatenate both maps' entries and index them: (source, index).
     let keys = datafusion::arrow::compute::concat(&[a.keys().as_ref(), b.keys().as_ref()])?;
     let vals = datafusion::arrow::compute::concat(&[a.values().as_ref(), b.values().as_ref()])?;
@@ -424,19 +405,36 @@ fn eval_map_union(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
         offsets.push(idx.len() as i32);
     }
     let indices = UInt32Array::from(idx);
-    let entries = StructArray::try_new(
-        kv.clone(),
-        vec![
-            take(keys.as_ref(), &indices, None)?,
-            take(vals.as_ref(), &indices, None)?,
-        ],
-        None,
-    )?;
+    map_array(
+        ret,
+        take(keys.as_ref(), &indices, None)?,
+        take(vals.as_ref(), &indices, None)?,
+        offsets,
+        nulls,
+    )
+}
+
+/// A MAP array of type `ret` (Riffle's map layout): row `i` holds the entries
+/// `offsets[i]..offsets[i + 1]` of `keys`/`values`, and is null where `valid[i]` is false.
+pub fn map_array(
+    ret: &DataType,
+    keys: ArrayRef,
+    values: ArrayRef,
+    offsets: Vec<i32>,
+    valid: Vec<bool>,
+) -> Result<ArrayRef> {
+    let DataType::Map(entries_field, _) = ret else {
+        return exec_err!("expected a MAP result type, got {ret}");
+    };
+    let DataType::Struct(kv) = entries_field.data_type() else {
+        return exec_err!("expected MAP entries, got {}", entries_field.data_type());
+    };
+    let entries = StructArray::try_new(kv.clone(), vec![keys, values], None)?;
     Ok(Arc::new(MapArray::try_new(
         entries_field.clone(),
         OffsetBuffer::new(offsets.into()),
         entries,
-        Some(nulls.into()),
+        Some(valid.into()),
         false,
     )?))
 }

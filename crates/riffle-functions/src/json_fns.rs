@@ -16,10 +16,8 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int32Array, ListBuilder, MapArray, StringArray,
-    StringBuilder, StructArray,
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, ListBuilder, StringArray, StringBuilder,
 };
-use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::*;
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::ScalarUDF;
@@ -262,12 +260,6 @@ fn string_lists(a: &ArrayRef, f: impl Fn(&Value) -> Option<Vec<String>>) -> Resu
 }
 
 fn eval_records(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
-    let DataType::Map(entries_field, _) = ret else {
-        return exec_err!("JSON_RECORDS must return a MAP");
-    };
-    let DataType::Struct(kv) = entries_field.data_type() else {
-        return exec_err!("JSON_RECORDS must return a MAP of entries");
-    };
     let (mut keys, mut values) = (StringBuilder::new(), StringBuilder::new());
     let mut offsets = vec![0i32];
     let mut valid = Vec::new();
@@ -290,18 +282,13 @@ fn eval_records(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
         }
         offsets.push(n);
     }
-    let entries = StructArray::try_new(
-        kv.clone(),
-        vec![Arc::new(keys.finish()), Arc::new(values.finish())],
-        None,
-    )?;
-    Ok(Arc::new(MapArray::try_new(
-        entries_field.clone(),
-        OffsetBuffer::new(offsets.into()),
-        entries,
-        Some(valid.into()),
-        false,
-    )?))
+    crate::collections::map_array(
+        ret,
+        Arc::new(keys.finish()),
+        Arc::new(values.finish()),
+        offsets,
+        valid,
+    )
 }
 
 fn type_concat(args: &[DataType], _: &[Option<datafusion::common::ScalarValue>]) -> Result<Typed> {

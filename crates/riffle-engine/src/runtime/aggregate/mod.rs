@@ -187,22 +187,7 @@ impl Aggregator {
             }
             None => None,
         };
-        let groups: Vec<ArrayRef> = self
-            .plan
-            .group_by
-            .iter()
-            .map(|g| {
-                // Keys are compared as ScalarValues, also against keys restored from the
-                // changelog: normalise to the declared type (e.g. Utf8View → Utf8).
-                let a = riffle_planner::evaluate_rows(g.expr.as_ref(), batch, &mut row_errors);
-                let ty = g.ty.to_arrow();
-                if a.data_type() == &ty {
-                    Ok(a)
-                } else {
-                    cast(&a, &ty)
-                }
-            })
-            .collect::<std::result::Result<_, _>>()?;
+        let groups = group_columns(&self.plan, batch, &mut row_errors)?;
         let args: Vec<Vec<ArrayRef>> = self
             .plan
             .aggregates
@@ -562,4 +547,27 @@ fn groups_are_columns(plan: &AggregatePlan, keys: &[usize]) -> bool {
     let mut keys = keys.to_vec();
     keys.sort_unstable();
     !keys.is_empty() && columns.len() == plan.group_by.len() && columns == keys
+}
+
+/// The GROUP BY values of every row of `batch`, one array per grouping expression, in the
+/// declared types: keys are compared as ScalarValues, also against keys restored from the
+/// changelog, so e.g. Utf8View is normalised to Utf8. Rows whose expressions fail are
+/// reported in `errors` (and get nulls).
+pub(crate) fn group_columns(
+    plan: &AggregatePlan,
+    batch: &datafusion::arrow::record_batch::RecordBatch,
+    errors: &mut Vec<riffle_planner::RowError>,
+) -> Result<Vec<ArrayRef>> {
+    plan.group_by
+        .iter()
+        .map(|g| {
+            let a = riffle_planner::evaluate_rows(g.expr.as_ref(), batch, errors);
+            let ty = g.ty.to_arrow();
+            Ok(if a.data_type() == &ty {
+                a
+            } else {
+                cast(&a, &ty)?
+            })
+        })
+        .collect()
 }

@@ -20,8 +20,6 @@
 
 use std::sync::atomic::Ordering;
 
-use datafusion::arrow::array::{Array, ArrayRef};
-use datafusion::arrow::compute::cast;
 use riffle_format::Format;
 use riffle_log::{partition_for_key, Append, OffsetCommit, Transaction};
 use riffle_planner::AggregatePlan;
@@ -76,20 +74,7 @@ impl Repartition {
         }
         // Errors are stage 2's to report, on the same rows.
         let mut ignored = Vec::new();
-        let groups: Vec<ArrayRef> = plan
-            .group_by
-            .iter()
-            .map(|g| {
-                let a =
-                    riffle_planner::evaluate_rows(g.expr.as_ref(), &decoded.batch, &mut ignored);
-                let ty = g.ty.to_arrow();
-                if a.data_type() == &ty {
-                    Ok(a)
-                } else {
-                    cast(&a, &ty)
-                }
-            })
-            .collect::<std::result::Result<_, _>>()?;
+        let groups = crate::runtime::aggregate::group_columns(plan, &decoded.batch, &mut ignored)?;
         let keys =
             self.format
                 .encode_rows(&self.key_cols, &groups, decoded.batch.num_rows(), true)?;
