@@ -150,31 +150,28 @@ fn write_query_metrics(out: &mut String, queries: &[riffle_engine::QueryMetrics]
             let _ = writeln!(out, "{name}{{query=\"{}\"}} {}", escape(&q.id), value(q));
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP riffle_query_partitions Input partitions (of its source) a persistent query processed on this server at its last step (servers of one service split them)."
-    );
-    let _ = writeln!(out, "# TYPE riffle_query_partitions gauge");
-    for q in queries {
-        let _ = writeln!(
-            out,
-            "riffle_query_partitions{{query=\"{}\"}} {}",
-            escape(&q.id),
-            q.partitions.len()
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP riffle_query_repartition_partitions Partitions of its repartition topic an aggregation re-keyed by its grouping values aggregated on this server at its last step."
-    );
-    let _ = writeln!(out, "# TYPE riffle_query_repartition_partitions gauge");
-    for q in queries.iter().filter(|q| q.repartition_topic.is_some()) {
-        let _ = writeln!(
-            out,
-            "riffle_query_repartition_partitions{{query=\"{}\"}} {}",
-            escape(&q.id),
-            q.repartition_partitions.len()
-        );
+    // Gauges of partition counts; a query without a repartition topic has no second one.
+    type Gauge = fn(&riffle_engine::QueryMetrics) -> Option<usize>;
+    let gauges: [(&str, &str, Gauge); 2] = [
+        (
+            "riffle_query_partitions",
+            "Input partitions (of its source) a persistent query processed on this server at its last step (servers of one service split them).",
+            |q| Some(q.partitions.len()),
+        ),
+        (
+            "riffle_query_repartition_partitions",
+            "Partitions of its repartition topic an aggregation re-keyed by its grouping values aggregated on this server at its last step.",
+            |q| q.repartition_topic.as_ref().map(|_| q.repartition_partitions.len()),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for q in queries {
+            if let Some(v) = value(q) {
+                let _ = writeln!(out, "{name}{{query=\"{}\"}} {v}", escape(&q.id));
+            }
+        }
     }
     let _ = writeln!(
         out,

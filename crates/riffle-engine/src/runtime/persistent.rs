@@ -16,6 +16,7 @@ use crate::runtime::decode::{select_vec, DecodedBatch, SourceDecoder};
 use crate::runtime::encode::SinkEncoder;
 use crate::{Engine, EngineError, Result};
 
+mod positions;
 mod repartition;
 mod state;
 
@@ -77,7 +78,13 @@ impl PersistentQuery {
         let owned = |m: &Mutex<Vec<u32>>| m.lock().map(|o| o.clone()).unwrap_or_default();
         let repartition_topic = self.repartition.as_ref().map(|r| r.topic.clone());
         let (partitions, repartition_partitions) = match &repartition_topic {
-            Some(_) => (owned(&self.owned_source), owned(&self.owned)),
+            Some(_) => (
+                self.source_positions
+                    .lock()
+                    .map(|p| p.partitions().to_vec())
+                    .unwrap_or_default(),
+                owned(&self.owned),
+            ),
             None => (owned(&self.owned), Vec::new()),
         };
         QueryMetrics {
@@ -154,18 +161,11 @@ pub(crate) struct PersistentQuery {
     owned: Mutex<Vec<u32>>,
     /// Stage 1 of an aggregation re-keyed through a repartition topic (see `repartition`).
     repartition: Option<repartition::Repartition>,
-    /// With a repartition topic: the source partitions this server moved to it at the last
-    /// step.
-    owned_source: Mutex<Vec<u32>>,
-    /// With a repartition topic: the next source offset per partition, after stage 1's own
-    /// commits while the assignment did not change.
-    positions: Mutex<std::collections::HashMap<u32, u64>>,
-    /// The next input offset per partition after this server's own commits, and the input
-    /// partitions they were for. Like a Kafka consumer, a step continues from its position
-    /// and asks the group's committed offset only when its partitions change or a commit
-    /// failed: one broker round trip less per step, and no stale committed offset (Tansu's
-    /// quirk 11) read back after a commit.
-    input_positions: Mutex<(Vec<u32>, std::collections::HashMap<u32, u64>)>,
+    /// With a repartition topic: stage 1's source partitions and positions (see
+    /// `positions`).
+    source_positions: Mutex<positions::Positions>,
+    /// The operator's input partitions and positions (see `positions`).
+    input_positions: Mutex<positions::Positions>,
     /// Changelog partitions whose state has been restored (per-partition changelogs).
     restored_parts: Mutex<std::collections::BTreeSet<u32>>,
     /// Whether the aggregation's state is split by input partition (see
@@ -232,8 +232,7 @@ impl PersistentQuery {
             restored: AtomicBool::new(false),
             owned: Mutex::new(Vec::new()),
             repartition,
-            owned_source: Mutex::new(Vec::new()),
-            positions: Mutex::new(Default::default()),
+            source_positions: Mutex::new(Default::default()),
             input_positions: Mutex::new(Default::default()),
             restored_parts: Mutex::new(Default::default()),
             per_partition: std::sync::OnceLock::new(),
@@ -358,15 +357,9 @@ impl PersistentQuery {
             .input_positions
             .lock()
             .map_err(|_| EngineError::Internal("query positions lock poisoned".into()))?;
-        if positions.0 != owned {
-            // Partitions may have been processed elsewhere meanwhile.
-            *positions = (owned.clone(), Default::default());
-        }
+        positions.assign(&owned);
         for p in owned {
-            let from = match positions.1.get(&p) {
-                Some(at) => *at,
-                None => log.committed_offset(&self.group, input, p)?.unwrap_or(0),
-            };
+            let from = positions.start(log, &self.group, input, p)?;
             let records = log.fetch(input, p, from, BATCH)?;
             let Some(last) = records.last() else { continue };
             let next = last.offset + 1;
@@ -428,16 +421,16 @@ impl PersistentQuery {
                 // processed: drop it; the new owner starts from the last committed offset.
                 tracing::info!(query = %self.id, partition = p, "partition moved to another server; batch dropped");
                 self.invalidate_state()?;
-                positions.1.clear();
+                positions.forget();
                 break;
             }
             if let Err(e) = log.commit(txn) {
                 // Nothing of the batch is committed; it will be read again.
                 self.invalidate_state()?;
-                positions.1.clear();
+                positions.forget();
                 return Err(e.into());
             }
-            positions.1.insert(p, next);
+            positions.committed(p, next);
             if self.repartition.is_none() {
                 // With a repartition topic, stage 1 counts the source records.
                 self.stats

@@ -106,36 +106,16 @@ impl PersistentQuery {
             None => (0..self.partitions(log)?).collect(),
         };
         let mut positions = self
-            .positions
+            .source_positions
             .lock()
             .map_err(|_| EngineError::Internal("query positions lock poisoned".into()))?;
-        {
-            let mut last = self
-                .owned_source
-                .lock()
-                .map_err(|_| EngineError::Internal("query ownership lock poisoned".into()))?;
-            if *last != assigned {
-                tracing::info!(query = %self.id, partitions = ?assigned, "source partitions repartitioned here");
-                last.clone_from(&assigned);
-                // Partitions may have been processed elsewhere meanwhile: start again from
-                // the committed offsets.
-                positions.clear();
-            }
+        if positions.assign(&assigned) {
+            tracing::info!(query = %self.id, partitions = ?assigned, "source partitions repartitioned here");
         }
-        let partitions = log.partition_count(&rep.topic).ok_or_else(|| {
-            EngineError::NotFound(format!(
-                "Repartition topic '{}' of query {} no longer exists",
-                rep.topic, self.id
-            ))
-        })?;
+        let partitions = self.input_partitions(log)?;
         let mut moved = 0;
         for p in assigned {
-            // Like a Kafka consumer, stage 1 continues from its own position once it has
-            // committed, rather than asking the group's committed offset at every step.
-            let from = match positions.get(&p) {
-                Some(at) => *at,
-                None => log.committed_offset(&self.group, source, p)?.unwrap_or(0),
-            };
+            let from = positions.start(log, &self.group, source, p)?;
             let records = log.fetch(source, p, from, BATCH)?;
             let Some(last) = records.last() else { continue };
             let next = last.offset + 1;
@@ -174,10 +154,10 @@ impl PersistentQuery {
                 break;
             }
             if let Err(e) = log.commit(txn) {
-                positions.clear();
+                positions.forget();
                 return Err(e.into());
             }
-            positions.insert(p, next);
+            positions.committed(p, next);
             tracing::debug!(query = %self.id, partition = p, from, next, "source records repartitioned");
             moved += n;
             self.stats.consumed.fetch_add(n as u64, Ordering::Relaxed);
