@@ -320,22 +320,41 @@ fn rewrite_function(f: &Function) -> Result<Option<Expr>> {
             }
             let mut g = f.clone();
             g.name = function_name(&df);
-            if riffle_functions::temporal::UNIT_FUNCTIONS.contains(&upper.as_str()) {
+            if let Some(unit) = time_unit_argument(f) {
                 // The time unit keyword (`MILLISECONDS`) is passed as a string.
                 if let FunctionArguments::List(list) = &mut g.args {
                     if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) =
                         list.args.first_mut()
                     {
-                        if let Expr::Identifier(unit) = e {
-                            if riffle_functions::temporal::is_time_unit(&unit.value) {
-                                *e = string_lit(&unit.value);
-                            }
-                        }
+                        *e = string_lit(&unit.value);
                     }
                 }
             }
             Ok(Some(Expr::Function(g)))
         }
+    }
+}
+
+/// The time unit keyword that is the first argument of `TIMESTAMPADD(MILLISECONDS, ...)` and
+/// its kin (`riffle_functions::temporal::UNIT_FUNCTIONS`): a keyword, not a column.
+pub(crate) fn time_unit_argument(f: &Function) -> Option<&Ident> {
+    let Some(ObjectNamePart::Identifier(id)) = f.name.0.last() else {
+        return None;
+    };
+    let name = id.value.to_ascii_uppercase();
+    if !riffle_functions::temporal::UNIT_FUNCTIONS.contains(&name.as_str()) {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.first() {
+        Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(unit))))
+            if riffle_functions::temporal::is_time_unit(&unit.value) =>
+        {
+            Some(unit)
+        }
+        _ => None,
     }
 }
 

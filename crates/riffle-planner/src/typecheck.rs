@@ -5,9 +5,7 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use datafusion::common::DFSchema;
-use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Visit, Visitor,
-};
+use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, Visit, Visitor};
 use riffle_types::SqlType;
 
 use crate::{ExprPlanner, PlanError, Result};
@@ -144,19 +142,8 @@ impl Visitor for CollectNonColumns<'_> {
                 }
             }
             Expr::Function(f) => {
-                let name = f.name.to_string().to_ascii_uppercase();
-                if !riffle_functions::temporal::UNIT_FUNCTIONS.contains(&name.as_str()) {
-                    return ControlFlow::Continue(());
-                }
-                if let FunctionArguments::List(list) = &f.args {
-                    if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(
-                        unit,
-                    )))) = list.args.first()
-                    {
-                        if riffle_functions::temporal::is_time_unit(&unit.value) {
-                            self.0.insert(unit.value.clone());
-                        }
-                    }
+                if let Some(unit) = crate::rewrite::time_unit_argument(f) {
+                    self.0.insert(unit.value.clone());
                 }
             }
             _ => {}
