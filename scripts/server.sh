@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --bin riffle
-exec target/debug/riffle server "$@"
+exec "${CARGO_TARGET_DIR:-target}/debug/riffle" server "$@"
