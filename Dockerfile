@@ -9,7 +9,7 @@
 # The build needs BuildKit (the default builder of current Docker) for the cache mounts.
 
 # ---- build ---------------------------------------------------------------------------------
-FROM rust:1-bookworm AS builder
+FROM rust:1.95-bookworm AS builder
 
 # The rust image already has gcc, g++, make and perl: enough for the bundled librdkafka
 # (rdkafka-sys runs its configure script and make) and for RocksDB's C++ (cc crate).

@@ -40,6 +40,26 @@ pub enum KafkaLogError {
         source: RdError,
     },
 
+    /// A read found no record within its patience although the partition's end showed
+    /// records beyond where it read.
+    #[error(
+        "Kafka fetch from '{topic}' partition {partition} at offset {offset} stalled: the \
+         partition ends at {end}, but no record arrived within {waited:?}; check that the \
+         broker is reachable and not overloaded"
+    )]
+    Stalled {
+        /// The topic read.
+        topic: String,
+        /// The partition read.
+        partition: u32,
+        /// Where the read started.
+        offset: u64,
+        /// The end offset the broker reported.
+        end: u64,
+        /// How long the read waited.
+        waited: std::time::Duration,
+    },
+
     /// A server property has a value the Kafka backend does not accept.
     #[error("invalid value '{value}' for {key}: {expected}")]
     Property {

@@ -55,6 +55,10 @@ const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"]
 /// A reader shared between fetch calls on the same partition.
 type SharedReader = Arc<Mutex<Reader>>;
 
+/// How long `/healthcheck` waits for the cluster's metadata before calling Kafka unhealthy
+/// (docker-compose probes every 10 s with a 5 s timeout).
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A [`Log`] backed by a Kafka cluster.
 pub struct KafkaLog {
     inner: Arc<Inner>,
@@ -465,6 +469,10 @@ impl Log for KafkaLog {
         self.inner.cluster_id.get().cloned()
     }
 
+    fn reachable(&self) -> Result<()> {
+        self.ping(HEALTH_TIMEOUT)
+    }
+
     fn commit(&self, txn: Transaction) -> Result<Vec<(u32, u64)>> {
         self.inner.commit(txn)
     }
@@ -486,7 +494,12 @@ impl Log for KafkaLog {
         let end = i.end(topic, partition)?;
         let reader = i.reader(topic, partition)?;
         let mut reader = reader.lock()?;
-        reader.read(offset, max_records, i.opts.fetch_timeout, end)
+        reader.read(
+            offset,
+            max_records,
+            (i.opts.fetch_timeout, i.opts.timeout),
+            end,
+        )
     }
 
     fn end_offset(&self, topic: &str, partition: u32) -> Result<u64> {

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError as RdError;
+use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
 use rdkafka::ClientContext;
 use rdkafka::{Offset, TopicPartitionList};
 use riffle_log::{ConsumedRecord, Header, Record, Result};
 
-use crate::error::rd;
+use crate::error::{rd, KafkaLogError};
 
 /// The longest single poll while reading.
 const POLL_SLICE: Duration = Duration::from_millis(2);
@@ -73,11 +73,17 @@ impl Reader {
     /// there, and a partition with an open transaction as empty. Until this
     /// consumer has had a fetch response for the partition, an apparently
     /// empty read polls for it (once per reader).
+    ///
+    /// A read that has nothing yet while records are known to be there (the consumer's
+    /// position is short of the end) is not over at `timeout`: callers take an empty read for
+    /// the end of the partition (a state restore would stop early), so it keeps polling up to
+    /// `stall_limit` and then fails. Connection errors on the way are not fatal: librdkafka
+    /// reconnects by itself.
     pub(crate) fn read(
         &mut self,
         offset: u64,
         max: usize,
-        timeout: Duration,
+        (timeout, stall_limit): (Duration, Duration),
         listed_end: u64,
     ) -> Result<Vec<ConsumedRecord>> {
         let op = || format!("fetch from '{}' partition {}", self.topic, self.partition);
@@ -105,11 +111,38 @@ impl Reader {
         if listed <= start && nothing_fetched {
             return Ok(out);
         }
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let mut stalled = false;
         while out.len() < max {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let mut left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                break;
+                // Only ListOffsets' end says records are there: under read_committed it is
+                // the last stable offset, while a fetch response's end (`fetched_end`) is the
+                // high watermark, which counts records of open transactions that are not
+                // readable yet. (Tansu's ListOffsets answers low: a stall can go unnoticed
+                // there, never be reported wrongly.)
+                let end = listed;
+                let at = self.position()?.max(self.next.map_or(start, |n| n as i64));
+                if !out.is_empty() || at >= end {
+                    break;
+                }
+                if !stalled {
+                    stalled = true;
+                    tracing::warn!(topic = %self.topic, partition = self.partition, offset, end, "records are slow to arrive; still waiting");
+                }
+                left = (started + stall_limit).saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    self.next = None;
+                    return Err(KafkaLogError::Stalled {
+                        topic: self.topic.clone(),
+                        partition: self.partition,
+                        offset,
+                        end: end as u64,
+                        waited: stall_limit,
+                    }
+                    .into());
+                }
             }
             // Short slices: between them, the consumer's position (local, no
             // request) may show that only control records (transaction
@@ -147,6 +180,11 @@ impl Reader {
                         break;
                     }
                 }
+                Some(Err(RdError::MessageConsumption(code) | RdError::Global(code)))
+                    if transient(code) =>
+                {
+                    tracing::warn!(topic = %self.topic, partition = self.partition, error = %code, "connection trouble while reading; librdkafka reconnects");
+                }
                 Some(Err(e)) => {
                     self.next = None;
                     return Err(rd(op())(e));
@@ -156,9 +194,10 @@ impl Reader {
         Ok(out)
     }
 
-    /// The end offset (the last stable offset, under `read_committed`) that
-    /// this consumer's latest fetch response reported; `None` before the
-    /// first response. librdkafka keeps it current while it prefetches.
+    /// The high watermark that this consumer's latest fetch response
+    /// reported; `None` before the first response. librdkafka keeps it
+    /// current while it prefetches. Under `read_committed` it can be beyond
+    /// what is readable: it counts records of open transactions.
     pub(crate) fn fetched_end(&self) -> Option<i64> {
         // rust-rdkafka wraps only the querying variant (a broker round trip);
         // the cached one is librdkafka's rd_kafka_get_watermark_offsets.
@@ -193,6 +232,20 @@ impl Reader {
             .and_then(|e| e.offset().to_raw())
             .unwrap_or(-1))
     }
+}
+
+/// Errors a consumer reports on the way that librdkafka recovers from by itself (it
+/// reconnects and fetches again): reading goes on.
+fn transient(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::AllBrokersDown
+            | RDKafkaErrorCode::BrokerTransportFailure
+            | RDKafkaErrorCode::Resolve
+            | RDKafkaErrorCode::NetworkException
+            | RDKafkaErrorCode::RequestTimedOut
+            | RDKafkaErrorCode::OperationTimedOut
+    )
 }
 
 /// A consumed Kafka message as a [`ConsumedRecord`].

@@ -242,6 +242,12 @@ pub trait Log: Send + Sync + 'static {
     fn cluster_id(&self) -> Option<String> {
         None
     }
+
+    /// Whether the backend answers now, for `/healthcheck` (ksqlDB's `kafka` component):
+    /// the local backends always do; Kafka asks the cluster for its metadata.
+    fn reachable(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// One counter of a log backend, in Prometheus terms.

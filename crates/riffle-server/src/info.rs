@@ -43,17 +43,28 @@ pub(crate) async fn info(State(state): State<AppState>) -> Response {
     .into_response()
 }
 
-/// `GET /healthcheck`: always HTTP 200; the body says whether the server is healthy.
+/// `GET /healthcheck`: always HTTP 200; the body says whether the server is healthy: its
+/// engine state (`metastore`) and its log (`kafka`: on the Kafka backend, whether the cluster
+/// answers a metadata request now).
 pub(crate) async fn healthcheck(State(state): State<AppState>) -> Response {
-    // The embedded log and the catalog live in-process: if we can answer, they are up. Taking
-    // a catalog snapshot checks that the engine's state is reachable.
+    // The catalog lives in-process: if we can answer, it is up. Taking a catalog snapshot
+    // checks that the engine's state is reachable.
     let _ = state.engine().catalog();
     let metastore = true;
+    let log = state.engine().log().clone();
+    let kafka = match tokio::task::spawn_blocking(move || log.reachable()).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "healthcheck: the log does not answer");
+            false
+        }
+        Err(_) => false,
+    };
     Json(json!({
-        "isHealthy": metastore,
+        "isHealthy": metastore && kafka,
         "details": {
             "metastore": {"isHealthy": metastore},
-            "kafka": {"isHealthy": true},
+            "kafka": {"isHealthy": kafka},
             "commandRunner": {"isHealthy": true},
         },
         "serverState": "READY",
