@@ -47,6 +47,9 @@ pub(crate) struct Reader {
     partition: u32,
     /// The offset the consumer delivers next, if it is assigned.
     next: Option<u64>,
+    /// Where the consumer stood at its last partition-EOF event: its fetcher had reached the
+    /// partition's readable end (the last stable offset, under `read_committed`) there.
+    eof_at: Option<i64>,
 }
 
 impl Reader {
@@ -57,6 +60,7 @@ impl Reader {
             topic: topic.to_string(),
             partition,
             next: None,
+            eof_at: None,
         }
     }
 
@@ -97,6 +101,7 @@ impl Reader {
             .map_err(rd(op()))?;
             self.consumer.assign(&tpl).map_err(rd(op()))?;
             self.next = Some(offset);
+            self.eof_at = None;
         }
         let mut out = Vec::new();
         let listed = listed_end as i64;
@@ -123,7 +128,7 @@ impl Reader {
                 // readable yet. (Tansu's ListOffsets answers low: a stall can go unnoticed
                 // there, never be reported wrongly.)
                 let end = listed;
-                let at = self.position()?.max(self.next.map_or(start, |n| n as i64));
+                let at = self.at(start)?;
                 if !out.is_empty() || at >= end {
                     break;
                 }
@@ -150,6 +155,10 @@ impl Reader {
             // before the next long-poll Fetch returns.
             match self.consumer.poll(left.min(POLL_SLICE)) {
                 None => {
+                    let at = self.at(start)?;
+                    if self.eof_at == Some(at) && at_readable_end(at, listed) {
+                        break;
+                    }
                     if let Some(fetched) = self.fetched_end() {
                         if self.position()? >= listed.max(fetched) {
                             break;
@@ -173,10 +182,9 @@ impl Reader {
                 // It ends the read only if the position says so.
                 Some(Err(RdError::PartitionEOF(_))) => {
                     let end = listed.max(self.fetched_end().unwrap_or(listed));
-                    // Before the first message the position is unknown (-1001): the
-                    // consumer stands where it was assigned.
-                    let next = self.next.map_or(start, |n| n as i64);
-                    if self.position()?.max(next) >= end {
+                    let at = self.at(start)?;
+                    self.eof_at = Some(at);
+                    if at >= end || at_readable_end(at, listed) {
                         break;
                     }
                 }
@@ -221,6 +229,12 @@ impl Reader {
 }
 
 impl Reader {
+    /// Where the consumer stands: its position, or before the first message (position
+    /// unknown, -1001) where it was assigned or last delivered.
+    fn at(&self, start: i64) -> Result<i64> {
+        Ok(self.position()?.max(self.next.map_or(start, |n| n as i64)))
+    }
+
     /// The consumer's fetch position in the partition (-1 if unknown).
     fn position(&self) -> Result<i64> {
         let tpl = self
@@ -232,6 +246,17 @@ impl Reader {
             .and_then(|e| e.offset().to_raw())
             .unwrap_or(-1))
     }
+}
+
+/// Whether a consumer at `at`, whose fetcher reached the readable end there (a partition-EOF
+/// event), has read everything ListOffsets' `listed` end (the last stable offset) promises.
+/// The high watermark of fetch responses is no use for this: it counts records of open
+/// transactions, so a read would wait out its timeout whenever another producer has a
+/// transaction open (every step of a query reading an exactly-once query's output). `listed`
+/// 0 is not trusted: Tansu answers 0 for any partition with an open transaction (quirk 7),
+/// where a queued EOF may be stale; those reads go by the high watermark as before.
+fn at_readable_end(at: i64, listed: i64) -> bool {
+    listed > 0 && at >= listed
 }
 
 /// Errors a consumer reports on the way that librdkafka recovers from by itself (it
