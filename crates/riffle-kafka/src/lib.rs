@@ -134,13 +134,16 @@ impl KafkaLog {
 
     /// Asks the cluster for its metadata, to tell early (within `timeout`) whether the
     /// bootstrap servers answer at all.
+    /// Also learns the cluster id, once, for `/info`.
     pub fn ping(&self, timeout: std::time::Duration) -> Result<()> {
         self.inner
             .meta
             .fetch_metadata(None, timeout)
             .map_err(rd("metadata request"))?;
-        if let Some(id) = self.inner.meta.client().fetch_cluster_id(timeout) {
-            let _ = self.inner.cluster_id.set(id);
+        if self.inner.cluster_id.get().is_none() {
+            if let Some(id) = self.inner.meta.client().fetch_cluster_id(timeout) {
+                let _ = self.inner.cluster_id.set(id);
+            }
         }
         Ok(())
     }

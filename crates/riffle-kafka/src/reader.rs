@@ -155,12 +155,14 @@ impl Reader {
             // before the next long-poll Fetch returns.
             match self.consumer.poll(left.min(POLL_SLICE)) {
                 None => {
-                    let at = self.at(start)?;
+                    // One position lookup per slice (it copies a partition list).
+                    let position = self.position()?;
+                    let at = position.max(self.next.map_or(start, |n| n as i64));
                     if self.eof_at == Some(at) && at_readable_end(at, listed) {
                         break;
                     }
                     if let Some(fetched) = self.fetched_end() {
-                        if self.position()? >= listed.max(fetched) {
+                        if position >= listed.max(fetched) {
                             break;
                         }
                     }
